@@ -1,0 +1,54 @@
+"""Pages: what intake hands to the rest of the pipeline, one per image or PDF page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from prereview.report import Finding
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """A line of text on a page, from OCR or a PDF text layer; bbox is [x0, y0, x1, y1] in page pixels."""
+
+    text: str
+    bbox: tuple[float, float, float, float]
+    confidence: float = 1.0
+
+
+@dataclass
+class Page:
+    """One page of one uploaded file, ready for the quality gate and OCR.
+
+    ``image`` is BGR uint8 (OpenCV order), EXIF orientation applied and metadata dropped. Pages
+    whose PDF text layer is usable carry ``text_lines`` and ``source == "pdf_text"``; the
+    pipeline then skips OCR for them (the image, if any, is a low-resolution rendering used only
+    for seal and signature detection).
+    """
+
+    file: str
+    number: int
+    source: Literal["image", "pdf_text", "pdf_scan"]
+    image: np.ndarray | None = None
+    text_lines: list[TextLine] = field(default_factory=list)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the page image, or (0, 0) when there is none."""
+        if self.image is None:
+            return (0, 0)
+        height, width = self.image.shape[:2]
+        return (width, height)
+
+
+@dataclass
+class IntakeResult:
+    """Pages decoded from one file, and findings for what could not be decoded."""
+
+    file: str
+    media_type: str | None
+    pages: list[Page] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
