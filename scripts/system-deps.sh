@@ -21,7 +21,9 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   $sudo pg_ctlcluster --skip-systemctl-redirect "$version" main start
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
-psql_admin() { $sudo -u postgres psql -v ON_ERROR_STOP=1 -qtAc "$1" 2>/dev/null || su postgres -c "psql -v ON_ERROR_STOP=1 -qtAc \"$1\""; }
+as_postgres="runuser -u postgres --"
+[ -z "$sudo" ] || as_postgres="sudo -u postgres"
+psql_admin() { (cd / && $as_postgres psql -v ON_ERROR_STOP=1 -qtAc "$1"); }
 if [ "$(psql_admin "SELECT 1 FROM pg_roles WHERE rolname='hotline'")" != "1" ]; then
   psql_admin "CREATE ROLE hotline LOGIN CREATEDB PASSWORD 'hotline'"
 fi
