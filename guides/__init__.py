@@ -1,5 +1,6 @@
 """The service catalog: government services (办事指南) as data, and the guides rendered from it."""
 
+from guides.catalog_loader import CatalogError, load_catalog, load_demo_catalog, new_version
 from guides.schema import (
     CrossCheckField,
     DocumentType,
@@ -14,8 +15,11 @@ from guides.schema import (
     TimeLimit,
     evaluate_condition,
 )
+from guides.workdays import CalendarRangeError, add_working_days, is_working_day, working_days_between
 
 __all__ = [
+    "CalendarRangeError",
+    "CatalogError",
     "CrossCheckField",
     "DocumentType",
     "Fee",
@@ -27,5 +31,11 @@ __all__ = [
     "ServiceType",
     "Step",
     "TimeLimit",
+    "add_working_days",
     "evaluate_condition",
+    "is_working_day",
+    "load_catalog",
+    "load_demo_catalog",
+    "new_version",
+    "working_days_between",
 ]
