@@ -1,0 +1,21 @@
+"""Synthetic application corpus (demo content and benchmark data), seeded and with exact ground truth."""
+
+from prereview.corpus.generate import (
+    DEFECTS,
+    SERVICES,
+    Application,
+    UnknownDefectError,
+    applicable_defects,
+    generate_application,
+    generate_corpus,
+)
+
+__all__ = [
+    "DEFECTS",
+    "SERVICES",
+    "Application",
+    "UnknownDefectError",
+    "applicable_defects",
+    "generate_application",
+    "generate_corpus",
+]
