@@ -1,6 +1,18 @@
 """The service catalog: government services (办事指南) as data, and the guides rendered from it."""
 
 from guides.catalog_loader import CatalogError, load_catalog, load_demo_catalog, new_version
+from guides.importer import ImportOutcome, RecordError, import_export, record_to_service
+from guides.rendering import (
+    MATERIAL_STATUSES,
+    create_environment,
+    describe_condition,
+    render_checklist,
+    render_guide,
+    render_index,
+    render_search,
+    static_dir,
+    stylesheet,
+)
 from guides.schema import (
     CrossCheckField,
     DocumentType,
@@ -15,27 +27,46 @@ from guides.schema import (
     TimeLimit,
     evaluate_condition,
 )
+from guides.search import SearchHit, ServiceIndex, derived_query, tokenize, top_k_hit_rate
 from guides.workdays import CalendarRangeError, add_working_days, is_working_day, working_days_between
 
 __all__ = [
+    "MATERIAL_STATUSES",
     "CalendarRangeError",
     "CatalogError",
     "CrossCheckField",
     "DocumentType",
     "Fee",
+    "ImportOutcome",
     "Material",
     "MaterialCheck",
     "MaterialForm",
     "Office",
+    "RecordError",
+    "SearchHit",
     "Service",
+    "ServiceIndex",
     "ServiceType",
     "Step",
     "TimeLimit",
     "add_working_days",
+    "create_environment",
+    "derived_query",
+    "describe_condition",
     "evaluate_condition",
+    "import_export",
     "is_working_day",
     "load_catalog",
     "load_demo_catalog",
     "new_version",
+    "record_to_service",
+    "render_checklist",
+    "render_guide",
+    "render_index",
+    "render_search",
+    "static_dir",
+    "stylesheet",
+    "tokenize",
+    "top_k_hit_rate",
     "working_days_between",
 ]
