@@ -26,7 +26,12 @@ class Page:
     ``image`` is BGR uint8 (OpenCV order), EXIF orientation applied and metadata dropped. Pages
     whose PDF text layer is usable carry ``text_lines`` and ``source == "pdf_text"``; the
     pipeline then skips OCR for them (the image, if any, is a low-resolution rendering used only
-    for seal and signature detection).
+    for seal and signature detection). ``dpi`` is the resolution of ``image`` and ``text_dpi`` that
+    of the ``text_lines`` bboxes (both None for uploaded images, whose bboxes are image pixels);
+    scale a text bbox onto the image by ``dpi / text_dpi``. ``pdf_content`` records what intake
+    found on a PDF page: "text_layer", "scanned" (images cover the page, no text operators),
+    "no_text" (neither: vector drawings or outlined text) or "text_unextractable" (text operators
+    whose text could not be read out, e.g. fonts without a Unicode map).
     """
 
     file: str
@@ -34,6 +39,9 @@ class Page:
     source: Literal["image", "pdf_text", "pdf_scan"]
     image: np.ndarray | None = None
     text_lines: list[TextLine] = field(default_factory=list)
+    dpi: float | None = None
+    text_dpi: float | None = None
+    pdf_content: Literal["text_layer", "scanned", "no_text", "text_unextractable"] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
