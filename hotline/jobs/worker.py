@@ -1,0 +1,198 @@
+"""Workers: claim a job, run its handler, record the outcome; a pool of threads; the `hotline worker` entry."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.db import create_db_engine, create_session_factory, session_scope
+from hotline.jobs.queue import DatabaseJobQueue, JobQueue, RedisJobQueue
+from hotline.jobs.settings import JobSettings
+from hotline.jobs.store import ClaimedJob, claim_job, complete_job, fail_abandoned_jobs, fail_job
+from hotline.logging_filters import mask_personal_numbers
+from hotline.settings import HotlineSettings
+
+logger = logging.getLogger("hotline.jobs")
+
+
+class PermanentJobError(Exception):
+    """A failure that retrying cannot fix: the job is marked failed at once."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler gets: the job and a way to open its own transactions."""
+
+    job_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    session_factory: sessionmaker[Session]
+
+
+JobHandler = Callable[[JobContext], None]
+
+
+def create_queue(settings: JobSettings) -> JobQueue:
+    """The Redis-backed queue when ``redis_url`` is set, else the database-only queue."""
+    if settings.redis_url:
+        return RedisJobQueue.from_url(settings, settings.redis_url)
+    return DatabaseJobQueue(settings)
+
+
+class Worker:
+    """Runs jobs one at a time; several workers (threads or machines) can share one database."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        queue: JobQueue,
+        handlers: Mapping[str, JobHandler],
+        settings: JobSettings,
+        name: str | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.queue = queue
+        self.handlers = dict(handlers)
+        self.settings = settings
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+    def claim(self) -> ClaimedJob | None:
+        """Claim the next runnable job (and fail jobs abandoned on their last try), committing the claim."""
+        with session_scope(self.session_factory) as session:
+            fail_abandoned_jobs(session)
+        with session_scope(self.session_factory) as session:
+            return claim_job(session, worker=self.name, lease_s=self.settings.lease_s)
+
+    def execute(self, job: ClaimedJob) -> None:
+        """Run the handler of a claimed job and record done, retry or failed."""
+        handler = self.handlers.get(job.kind)
+        retry_in: float | None = None
+        if handler is None:
+            error = f"unknown_job_kind: no handler for {job.kind!r}"
+        else:
+            context = JobContext(
+                job_id=job.id, kind=job.kind, payload=job.payload, attempt=job.attempt,
+                max_attempts=job.max_attempts, session_factory=self.session_factory,
+            )
+            try:
+                handler(context)
+            except PermanentJobError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # noqa: BLE001  (any handler failure is recorded on the job)
+                error = f"{type(exc).__name__}: {exc}"
+                if job.attempt < job.max_attempts:
+                    retry_in = self.settings.backoff_s(job.attempt)
+            else:
+                with session_scope(self.session_factory) as session:
+                    if not complete_job(session, job=job):
+                        logger.warning("job %s finished after its lease was taken over", job.id)
+                return
+        logger.warning(
+            "job %s (%s) attempt %s/%s failed: %s", job.id, job.kind, job.attempt, job.max_attempts,
+            mask_personal_numbers(error),
+        )
+        with session_scope(self.session_factory) as session:
+            fail_job(session, job=job, error=mask_personal_numbers(error), retry_in_s=retry_in)
+
+    def run_once(self) -> bool:
+        """Claim and run one job; False when none was runnable."""
+        job = self.claim()
+        if job is None:
+            return False
+        self.execute(job)
+        return True
+
+    def run(self, stop: threading.Event) -> None:
+        """Run jobs until ``stop`` is set, waiting on the queue when idle."""
+        while not stop.is_set():
+            try:
+                worked = self.run_once()
+            except Exception:  # noqa: BLE001  (e.g. the database restarting: wait and try again)
+                logger.exception("worker %s could not reach the job table", self.name)
+                stop.wait(self.settings.poll_interval_s)
+                continue
+            if not worked and not stop.is_set():
+                self.queue.wait_for_work(self.settings.poll_interval_s)
+
+
+class WorkerPool:
+    """Worker threads sharing one queue; ``stop`` lets each finish its current job."""
+
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        queue: JobQueue,
+        handlers: Mapping[str, JobHandler],
+        settings: JobSettings,
+        threads: int,
+    ) -> None:
+        self.queue = queue
+        self.stop_event = threading.Event()
+        self.workers = [
+            Worker(session_factory=session_factory, queue=queue, handlers=handlers, settings=settings,
+                   name=f"{socket.gethostname()}:{os.getpid()}:w{index}")
+            for index in range(threads)
+        ]
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        """Start one daemon thread per worker."""
+        for worker in self.workers:
+            thread = threading.Thread(target=worker.run, args=(self.stop_event,), name=worker.name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask every worker to stop, wake them, and wait for running jobs to end."""
+        self.stop_event.set()
+        self.queue.close()
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self._threads.clear()
+
+
+def run_worker(
+    settings: HotlineSettings,
+    *,
+    job_settings: JobSettings | None = None,
+    handlers: Mapping[str, JobHandler] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Run job workers against the app database until SIGINT/SIGTERM (or ``stop``): the `hotline worker` command.
+
+    ``handlers`` defaults to every handler the application registers (pre-review of submissions).
+    """
+    job_settings = job_settings or JobSettings()
+    if handlers is None:
+        from hotline.submissions.handlers import create_handlers
+
+        handlers = create_handlers(settings)
+    engine = create_db_engine(settings.resolved_database_url)
+    pool = WorkerPool(
+        session_factory=create_session_factory(engine), queue=create_queue(job_settings), handlers=handlers,
+        settings=job_settings, threads=job_settings.worker_threads,
+    )
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+    pool.start()
+    logger.info("%s job workers running (%s)", job_settings.worker_threads,
+                "redis" if job_settings.redis_url else "database polling")
+    try:
+        stop.wait()
+    finally:
+        pool.stop()
+        engine.dispose()
