@@ -1,0 +1,79 @@
+"""The department side: a Flower ClientApp that trains and evaluates the intent model on local data.
+
+Node config: `department-id`, `data-path` (a CSV), optional `state-dir` (ledger and egress log).
+Run config: `[tool.flwr.app.config]` (see `federation.task.DEFAULT_RUN_CONFIG`).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+
+from flwr.clientapp import ClientApp
+from flwr.clientapp.mod import fixedclipping_mod
+from flwr.app import ArrayRecord, Context, Message, MessageType, MetricRecord, RecordDict
+from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
+
+from federation.model import IntentModel
+from federation.task import Department, LocalData, TaskConfig, evaluate_department, load_local_data, record_egress, resolve_department, train_department
+
+_LOCAL_CACHE: dict[tuple[object, ...], LocalData] = {}
+
+
+def optional_fixedclipping_mod(msg: Message, context: Context, call_next):  # type: ignore[no-untyped-def]
+    """Flower's client-side fixed clipping, applied only when the server's DP wrapper asked for it."""
+    configs = list(msg.content.config_records.values()) if msg.metadata.message_type == MessageType.TRAIN else []
+    if configs and KEY_CLIPPING_NORM in configs[0]:
+        return fixedclipping_mod(msg, context, call_next)
+    return call_next(msg, context)
+
+
+def _setup(msg: Message, context: Context, overrides: Mapping[str, object]) -> tuple[TaskConfig, Department, IntentModel, LocalData]:
+    config = TaskConfig.from_run_config({**dict(context.run_config), **overrides})
+    dept = resolve_department(context.node_config, config)
+    model = config.new_model()
+    model.set_arrays(msg.content["arrays"].to_numpy_ndarrays())
+    data_path = Path(dept.data_path)
+    key = (str(data_path), data_path.stat().st_mtime_ns if data_path.exists() else 0, model.labels, model.request_types, model.hasher, tuple(sorted(config.values.items())))
+    if key not in _LOCAL_CACHE:
+        _LOCAL_CACHE.clear()
+        _LOCAL_CACHE[key] = load_local_data(dept, config, model)
+    return config, dept, model, _LOCAL_CACHE[key]
+
+
+def build_client_app(overrides: Mapping[str, object] | None = None) -> ClientApp:
+    """A ClientApp; `overrides` are run-config values (the simulation engine has no run config of its own)."""
+    extra = dict(overrides or {})
+    app = ClientApp(mods=[optional_fixedclipping_mod])
+
+    @app.train()
+    def train(msg: Message, context: Context) -> Message:
+        config, dept, model, local = _setup(msg, context, extra)
+        server_round = int(msg.content["config"].get("server-round", 0))
+        seed = config.int("seed") * 1_000_003 + server_round * 7919 + zlib.crc32(dept.department_id.encode())
+        prox_mu = float(msg.content["config"].get("proximal-mu", 0.0))
+        _, metrics = train_department(
+            model=model,
+            local=local,
+            config=config,
+            dept=dept,
+            run_id=str(context.run_id),
+            server_round=server_round,
+            seed=seed,
+            prox_mu=prox_mu,
+        )
+        record_egress(dept=dept, run_id=str(context.run_id), server_round=server_round, model=model, metrics=metrics, config=config)
+        content = RecordDict({"arrays": ArrayRecord(model.get_arrays()), "metrics": MetricRecord(metrics)})
+        return Message(content=content, reply_to=msg)
+
+    @app.evaluate()
+    def evaluate(msg: Message, context: Context) -> Message:
+        _, _, model, local = _setup(msg, context, extra)
+        metrics = evaluate_department(model=model, local=local)
+        return Message(content=RecordDict({"metrics": MetricRecord(metrics)}), reply_to=msg)
+
+    return app
+
+
+app = build_client_app()

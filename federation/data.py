@@ -1,0 +1,168 @@
+"""Labelled message files and how a data set is split into departments (partitions) and test sets."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TEXT_COLUMN = "text"
+LABEL_COLUMN = "label"
+REQUEST_TYPE_COLUMN = "request_type"
+
+
+class DataFileError(ValueError):
+    """A data file or option is unusable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class LabelledTexts:
+    """Messages with an intent label each and, optionally, a request type each ('' = unknown)."""
+
+    texts: list[str]
+    labels: list[str]
+    request_types: list[str] | None = None
+
+    def subset(self, index: Sequence[int]) -> LabelledTexts:
+        """The rows at `index`, in that order."""
+        idx = list(index)
+        rts = [self.request_types[i] for i in idx] if self.request_types is not None else None
+        return LabelledTexts([self.texts[i] for i in idx], [self.labels[i] for i in idx], rts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def read_labelled_csv(
+    path: str | Path,
+    *,
+    text_columns: Sequence[str] = (TEXT_COLUMN,),
+    label_column: str = LABEL_COLUMN,
+    request_type_column: str | None = None,
+) -> LabelledTexts:
+    """Read a UTF-8 CSV; text columns are joined with a space; rows with empty text or label are dropped."""
+    src = Path(path)
+    if not src.is_file():
+        raise DataFileError(f"data file not found: {src}")
+    try:
+        with src.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames or []
+            missing = [c for c in [*text_columns, label_column] if c not in header]
+            if missing:
+                raise DataFileError(f"{src}: missing column(s) {', '.join(missing)}; columns are {', '.join(header)}")
+            use_rt = request_type_column is not None and request_type_column in header
+            texts, labels, rts = [], [], []
+            for row in reader:
+                text = " ".join((row.get(c) or "").strip() for c in text_columns).strip()
+                label = (row.get(label_column) or "").strip()
+                if not text or not label:
+                    continue
+                texts.append(text)
+                labels.append(label)
+                if use_rt:
+                    rts.append((row.get(request_type_column) or "").strip())
+    except UnicodeDecodeError as exc:
+        raise DataFileError(f"{src}: not UTF-8 text ({exc.reason})") from exc
+    except csv.Error as exc:
+        raise DataFileError(f"{src}: malformed CSV ({exc})") from exc
+    if not texts:
+        raise DataFileError(f"{src}: no rows with both text and label")
+    return LabelledTexts(texts, labels, rts if use_rt else None)
+
+
+def write_labelled_csv(path: str | Path, data: LabelledTexts) -> Path:
+    """Write `text,label[,request_type]` rows (the format a department's data file has in simulation)."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        header = [TEXT_COLUMN, LABEL_COLUMN] + ([REQUEST_TYPE_COLUMN] if data.request_types is not None else [])
+        writer.writerow(header)
+        for i, text in enumerate(data.texts):
+            row = [text, data.labels[i]]
+            if data.request_types is not None:
+                row.append(data.request_types[i])
+            writer.writerow(row)
+    return out
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """How messages are spread over departments: `iid`, `dirichlet:ALPHA` or `by-label[:SHARE]`."""
+
+    kind: str
+    alpha: float = 0.5
+    misrouted_share: float = 0.2
+
+
+_SPEC = re.compile(r"^(iid|by-label(?::(?P<share>[0-9.]+))?|dirichlet:(?P<alpha>[0-9.]+))$")
+
+
+def parse_partition(spec: str) -> PartitionSpec:
+    """Parse a partition spec string (raises DataFileError naming the accepted forms)."""
+    m = _SPEC.match(spec.strip())
+    if not m:
+        raise DataFileError(f"unknown partition {spec!r}; use iid, by-label[:SHARE] or dirichlet:ALPHA")
+    if spec.startswith("dirichlet"):
+        alpha = float(m.group("alpha"))
+        if alpha <= 0:
+            raise DataFileError("dirichlet ALPHA must be > 0")
+        return PartitionSpec("dirichlet", alpha=alpha)
+    if spec.startswith("by-label"):
+        share = float(m.group("share")) if m.group("share") else 0.2
+        if not 0 <= share < 1:
+            raise DataFileError("by-label SHARE must be in [0, 1)")
+        return PartitionSpec("by-label", misrouted_share=share)
+    return PartitionSpec("iid")
+
+
+def partition_indices(labels: Sequence[str], num_departments: int, spec: PartitionSpec, *, seed: int = 0) -> list[np.ndarray]:
+    """Assign every row to one department; returns each department's row indices (sorted).
+
+    `by-label`: label j (sorted) belongs to department j mod N; a share of each label's rows goes to a
+    random other department, as misrouted cases do. `dirichlet`: per label, department shares drawn
+    from Dir(alpha). `iid`: uniform at random.
+    """
+    if num_departments < 1:
+        raise DataFileError("the number of departments must be at least 1")
+    rng = np.random.default_rng(seed)
+    y = np.asarray(labels)
+    names = sorted(set(labels))
+    owner = np.empty(len(y), dtype=np.int64)
+    if spec.kind == "iid":
+        owner[:] = rng.integers(0, num_departments, len(y))
+    elif spec.kind == "by-label":
+        for j, name in enumerate(names):
+            rows = np.nonzero(y == name)[0]
+            home = j % num_departments
+            owner[rows] = home
+            if num_departments > 1:
+                moved = rows[rng.random(len(rows)) < spec.misrouted_share]
+                others = [d for d in range(num_departments) if d != home]
+                owner[moved] = rng.choice(others, len(moved))
+    else:
+        for name in names:
+            rows = rng.permutation(np.nonzero(y == name)[0])
+            shares = rng.dirichlet([spec.alpha] * num_departments)
+            cuts = (np.cumsum(shares)[:-1] * len(rows)).round().astype(int)
+            for d, part in enumerate(np.split(rows, cuts)):
+                owner[part] = d
+    return [np.sort(np.nonzero(owner == d)[0]) for d in range(num_departments)]
+
+
+def stratified_split(labels: Sequence[str], *, test_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Split row indices into (train, test), keeping each label's share; labels with 1 row stay in train."""
+    rng = np.random.default_rng(seed)
+    y = np.asarray(labels)
+    train, test = [], []
+    for name in sorted(set(labels)):
+        rows = rng.permutation(np.nonzero(y == name)[0])
+        k = int(round(len(rows) * test_fraction)) if len(rows) > 1 else 0
+        test.extend(rows[:k])
+        train.extend(rows[k:])
+    return np.sort(np.asarray(train, dtype=np.int64)), np.sort(np.asarray(test, dtype=np.int64))

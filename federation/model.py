@@ -1,0 +1,442 @@
+"""The intent model: hashed character n-grams and jieba words into a linear softmax, in numpy.
+
+Pure module (no Flower import): it featurises, trains one department's local epochs (optionally with
+DP-SGD), calibrates, predicts, and saves/loads. Parameters travel as a list of numpy arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import unicodedata
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+OUT_OF_SCOPE = "out_of_scope"
+MODEL_FILE = "model.npz"
+META_FILE = "model.json"
+FORMAT_VERSION = 1
+
+_PRIME = np.uint64(1_000_003)
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_TEMPERATURE_GRID = tuple(float(t) for t in np.geomspace(0.05, 20.0, 61))
+
+
+class ModelFileError(ValueError):
+    """A model directory is missing, incomplete or of another format."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One message's routing: top label, its calibrated probability, request type and scope."""
+
+    label: str
+    score: float
+    out_of_scope: bool
+    department: str | None = None
+    request_type: str | None = None
+    request_type_score: float | None = None
+
+
+@dataclass(frozen=True)
+class DpSgdConfig:
+    """Record-level DP-SGD: per-example L2 clipping norm, noise multiplier, Poisson sampling rate."""
+
+    clip_norm: float = 1.0
+    noise_multiplier: float = 1.0
+    sampling_rate: float = 0.05
+
+
+@dataclass
+class TrainReport:
+    """What one call of local training did: examples, steps and the DP parameters used."""
+
+    num_examples: int
+    steps: int
+    mean_loss: float
+    dp_steps: int = 0
+    dp_sampling_rate: float = 0.0
+    dp_noise_multiplier: float = 0.0
+    dp_clip_norm: float = 0.0
+
+
+def normalise_text(text: str) -> str:
+    """NFKC-normalise (full-width to half-width), lower-case and collapse whitespace."""
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def _char_ngram_buckets(text: str, n_buckets: int, max_n: int) -> np.ndarray:
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    parts = []
+    rolling = np.zeros(0, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for n in range(1, max_n + 1):
+            if len(codes) < n:
+                break
+            rolling = codes[: len(codes) - n + 1].copy() if n == 1 else rolling[:-1] * _PRIME + codes[n - 1 :]
+            mixed = (rolling + np.uint64(n)) * _MIX
+            mixed ^= mixed >> np.uint64(29)
+            parts.append(mixed % np.uint64(n_buckets))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def _word_buckets(text: str, n_buckets: int) -> np.ndarray:
+    import jieba
+
+    words = [w for w in jieba.lcut(text) if len(w) >= 2 and not w.isspace()]
+    return np.fromiter((zlib.crc32(b"w\x00" + w.encode()) % n_buckets for w in words), dtype=np.uint64, count=len(words))
+
+
+@dataclass(frozen=True)
+class FeatureHasher:
+    """Maps texts to L2-normalised log-count vectors over hashed char 1..n-grams and jieba words."""
+
+    n_buckets: int = 2**17
+    max_ngram: int = 3
+    use_words: bool = True
+    max_chars: int = 600
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Featurise texts into a (len(texts), n_buckets) float32 CSR matrix; rows have unit norm."""
+        if self.use_words:
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+        indptr = [0]
+        indices: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        for text in texts:
+            clean = normalise_text(text)[: self.max_chars]
+            buckets = _char_ngram_buckets(clean, self.n_buckets, self.max_ngram)
+            if self.use_words and clean:
+                buckets = np.concatenate([buckets, _word_buckets(clean, self.n_buckets)])
+            uniq, counts = np.unique(buckets.astype(np.int64), return_counts=True)
+            vals = 1.0 + np.log(counts.astype(np.float32))
+            norm = float(np.linalg.norm(vals))
+            if norm > 0:
+                vals /= norm
+            indices.append(uniq)
+            values.append(vals.astype(np.float32))
+            indptr.append(indptr[-1] + len(uniq))
+        data = np.concatenate(values) if values else np.zeros(0, np.float32)
+        idx = np.concatenate(indices) if indices else np.zeros(0, np.int64)
+        return sp.csr_matrix((data, idx, np.asarray(indptr)), shape=(len(texts), self.n_buckets), dtype=np.float32)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def _one_hot(y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    mask = y >= 0
+    out = np.zeros((len(y), k), dtype=np.float32)
+    out[np.nonzero(mask)[0], y[mask]] = 1.0
+    return out, mask
+
+
+@dataclass
+class IntentModel:
+    """Linear softmax over hashed features with an intent head and an optional request-type head."""
+
+    labels: tuple[str, ...]
+    request_types: tuple[str, ...] = ()
+    hasher: FeatureHasher = field(default_factory=FeatureHasher)
+    departments: dict[str, str] = field(default_factory=dict)
+    temperature: float = 1.0
+    request_type_temperature: float = 1.0
+    min_score: float = 0.0
+    arrays: list[np.ndarray] = field(default_factory=list)
+    metadata: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(set(self.labels)) != len(self.labels) or len(self.labels) < 2:
+            raise ValueError("labels must be at least two distinct names")
+        if not self.arrays:
+            self.arrays = self.initial_arrays()
+        self._check_arrays(self.arrays)
+
+    def initial_arrays(self) -> list[np.ndarray]:
+        """Zero weights and biases for every head (softmax training from zero is well defined)."""
+        d = self.hasher.n_buckets
+        arrays = [np.zeros((d, len(self.labels)), np.float32), np.zeros(len(self.labels), np.float32)]
+        if self.request_types:
+            arrays += [np.zeros((d, len(self.request_types)), np.float32), np.zeros(len(self.request_types), np.float32)]
+        return arrays
+
+    def _check_arrays(self, arrays: Sequence[np.ndarray]) -> None:
+        want = [tuple(a.shape) for a in self.initial_arrays()]
+        shapes = [tuple(np.shape(a)) for a in arrays]
+        if shapes != want:
+            raise ValueError(f"parameter shapes {shapes} do not match the model's {want}")
+
+    def get_arrays(self) -> list[np.ndarray]:
+        """The parameters as a list of float32 arrays (intent W, b[, request-type W, b])."""
+        return [a.copy() for a in self.arrays]
+
+    def set_arrays(self, arrays: Sequence[np.ndarray]) -> None:
+        """Replace the parameters (shapes must match)."""
+        self._check_arrays(list(arrays))
+        self.arrays = [np.asarray(a, dtype=np.float32).copy() for a in arrays]
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of the parameters (what one upload or download of the model costs)."""
+        return int(sum(a.nbytes for a in self.arrays))
+
+    # ----- inference -------------------------------------------------------------------------
+    def logits(self, features: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray | None]:
+        """Uncalibrated logits of each head for featurised texts."""
+        intent = np.asarray(features @ self.arrays[0]) + self.arrays[1]
+        rtype = np.asarray(features @ self.arrays[2]) + self.arrays[3] if self.request_types else None
+        return intent, rtype
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated intent probabilities, shape (len(texts), len(labels))."""
+        intent, _ = self.logits(self.hasher.transform(texts))
+        return _softmax(intent / self.temperature)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Route each text: top label with calibrated score, request type, and out-of-scope flag."""
+        if not texts:
+            return []
+        intent, rtype = self.logits(self.hasher.transform(texts))
+        probs = _softmax(intent / self.temperature)
+        rprobs = _softmax(rtype / self.request_type_temperature) if rtype is not None else None
+        out = []
+        for i, row in enumerate(probs):
+            top = int(row.argmax())
+            label = self.labels[top]
+            score = float(row[top])
+            rt = rt_score = None
+            if rprobs is not None:
+                r = int(rprobs[i].argmax())
+                rt, rt_score = self.request_types[r], float(rprobs[i][r])
+            out.append(
+                Prediction(
+                    label=label,
+                    score=score,
+                    out_of_scope=label == OUT_OF_SCOPE or score < self.min_score,
+                    department=self.departments.get(label),
+                    request_type=rt,
+                    request_type_score=rt_score,
+                )
+            )
+        return out
+
+    # ----- training ----------------------------------------------------------------------------
+    def encode_labels(self, labels: Sequence[str | None], names: Sequence[str]) -> np.ndarray:
+        """Map label names to indices; None or empty means 'not labelled for this head' (-1)."""
+        index = {name: i for i, name in enumerate(names)}
+        out = np.full(len(labels), -1, dtype=np.int64)
+        for i, name in enumerate(labels):
+            if name:
+                if name not in index:
+                    raise ValueError(f"unknown label {name!r}; known: {', '.join(names)}")
+                out[i] = index[name]
+        return out
+
+    def fit(
+        self,
+        features: sp.csr_matrix,
+        y: np.ndarray,
+        *,
+        y_request_type: np.ndarray | None = None,
+        epochs: int = 5,
+        learning_rate: float = 0.05,
+        batch_size: int = 32,
+        weight_decay: float = 1e-6,
+        prox_mu: float = 0.0,
+        dp: DpSgdConfig | None = None,
+        optimizer: str = "adam",
+        seed: int = 0,
+    ) -> TrainReport:
+        """Train in place with Adam (or DP-SGD with Adam on the noised gradient); returns a report.
+
+        With `dp`, each step draws a Poisson sample (rate `dp.sampling_rate`), clips every example's
+        gradient to `dp.clip_norm`, adds Gaussian noise of std `noise_multiplier * clip_norm` to the sum
+        and divides by the expected batch size: standard DP-SGD, accounted by `federation.privacy`.
+        `prox_mu` > 0 adds FedProx's proximal term towards the starting parameters.
+        """
+        if optimizer not in ("adam", "sgd"):
+            raise ValueError(f"unknown optimizer {optimizer!r}; use adam or sgd")
+        n = features.shape[0]
+        if n == 0:
+            return TrainReport(num_examples=0, steps=0, mean_loss=0.0)
+        rng = np.random.default_rng(seed)
+        k_int = len(self.labels)
+        y_int, m_int = _one_hot(y, k_int)
+        has_rt = bool(self.request_types) and y_request_type is not None
+        if has_rt:
+            y_rt, m_rt = _one_hot(np.asarray(y_request_type), len(self.request_types))
+        anchor = [a.copy() for a in self.arrays] if prox_mu > 0 else None
+        moments = [np.zeros_like(a) for a in self.arrays]
+        second = [np.zeros_like(a) for a in self.arrays]
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        row_sq = np.asarray(features.multiply(features).sum(axis=1)).ravel() + 1.0
+        if dp is None:
+            steps_per_epoch = max(1, math.ceil(n / batch_size))
+        else:
+            steps_per_epoch = max(1, round(1.0 / dp.sampling_rate))
+        total_steps = epochs * steps_per_epoch
+        losses = []
+        step = 0
+        for _ in range(epochs):
+            order = rng.permutation(n) if dp is None else None
+            for s in range(steps_per_epoch):
+                if dp is None:
+                    batch = order[s * batch_size : (s + 1) * batch_size]
+                else:
+                    batch = np.nonzero(rng.random(n) < dp.sampling_rate)[0]
+                xb = features[batch]
+                p_int = _softmax(np.asarray(xb @ self.arrays[0]) + self.arrays[1])
+                g_int = (p_int - y_int[batch]) * m_int[batch][:, None]
+                losses.append(float(-np.log(np.clip((p_int * y_int[batch]).sum(1), 1e-9, None))[m_int[batch]].sum()) / max(1, len(batch)))
+                heads = [g_int]
+                if has_rt:
+                    p_rt = _softmax(np.asarray(xb @ self.arrays[2]) + self.arrays[3])
+                    heads.append((p_rt - y_rt[batch]) * m_rt[batch][:, None])
+                if dp is not None:
+                    err_sq = sum((g * g).sum(axis=1) for g in heads)
+                    norms = np.sqrt(row_sq[batch] * err_sq)
+                    scale = np.minimum(1.0, dp.clip_norm / np.maximum(norms, 1e-12)).astype(np.float32)
+                    heads = [g * scale[:, None] for g in heads]
+                    denom = max(1.0, dp.sampling_rate * n)
+                else:
+                    denom = max(1, len(batch))
+                grads = []
+                for g in heads:
+                    grads += [np.asarray(xb.T @ g, dtype=np.float32), g.sum(axis=0).astype(np.float32)]
+                if dp is not None:
+                    sigma = dp.noise_multiplier * dp.clip_norm
+                    grads = [(gr + rng.normal(0.0, sigma, gr.shape).astype(np.float32)) for gr in grads]
+                step += 1
+                for j, gr in enumerate(grads):
+                    gr = gr / denom + weight_decay * self.arrays[j]
+                    if anchor is not None:
+                        gr = gr + prox_mu * (self.arrays[j] - anchor[j])
+                    if optimizer == "sgd":
+                        self.arrays[j] -= (learning_rate * gr).astype(np.float32)
+                        continue
+                    moments[j] = beta1 * moments[j] + (1 - beta1) * gr
+                    second[j] = beta2 * second[j] + (1 - beta2) * gr * gr
+                    m_hat = moments[j] / (1 - beta1**step)
+                    v_hat = second[j] / (1 - beta2**step)
+                    self.arrays[j] -= (learning_rate * m_hat / (np.sqrt(v_hat) + eps)).astype(np.float32)
+        report = TrainReport(num_examples=n, steps=total_steps, mean_loss=float(np.mean(losses)) if losses else 0.0)
+        if dp is not None:
+            report.dp_steps = total_steps
+            report.dp_sampling_rate = dp.sampling_rate
+            report.dp_noise_multiplier = dp.noise_multiplier
+            report.dp_clip_norm = dp.clip_norm
+        return report
+
+    # ----- calibration -------------------------------------------------------------------------
+    @staticmethod
+    def temperature_grid() -> tuple[float, ...]:
+        """The temperatures tried by calibration (shared by departments so NLL sums line up)."""
+        return _TEMPERATURE_GRID
+
+    def nll_by_temperature(self, features: sp.csr_matrix, y: np.ndarray, *, head: int = 0) -> list[float]:
+        """Summed negative log-likelihood of labelled rows at each grid temperature (for one head)."""
+        intent, rtype = self.logits(features)
+        logits = intent if head == 0 else rtype
+        mask = y >= 0
+        if logits is None or not mask.any():
+            return [0.0] * len(_TEMPERATURE_GRID)
+        logits, labels = logits[mask], y[mask]
+        out = []
+        for t in _TEMPERATURE_GRID:
+            z = logits / t
+            z = z - z.max(axis=1, keepdims=True)
+            logp = z[np.arange(len(labels)), labels] - np.log(np.exp(z).sum(axis=1))
+            out.append(float(-logp.sum()))
+        return out
+
+    def calibrate(self, features: sp.csr_matrix, y: np.ndarray, y_request_type: np.ndarray | None = None) -> None:
+        """Temperature scaling on a held-out split: pick the grid temperature with the least NLL."""
+        self.temperature = pick_temperature(self.nll_by_temperature(features, y))
+        if self.request_types and y_request_type is not None:
+            self.request_type_temperature = pick_temperature(self.nll_by_temperature(features, y_request_type, head=1))
+
+    # ----- persistence -------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write `model.npz` (parameters) and `model.json` (labels, hasher, calibration) into a directory."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(out / MODEL_FILE, *self.arrays)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "labels": list(self.labels),
+            "request_types": list(self.request_types),
+            "departments": self.departments,
+            "hasher": {
+                "n_buckets": self.hasher.n_buckets,
+                "max_ngram": self.hasher.max_ngram,
+                "use_words": self.hasher.use_words,
+                "max_chars": self.hasher.max_chars,
+            },
+            "temperature": self.temperature,
+            "request_type_temperature": self.request_type_temperature,
+            "min_score": self.min_score,
+            "metadata": self.metadata,
+        }
+        (out / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> IntentModel:
+        """Load a model written by `save` (raises ModelFileError with the reason if it cannot)."""
+        src = Path(directory)
+        if not (src / META_FILE).is_file() or not (src / MODEL_FILE).is_file():
+            raise ModelFileError(f"{src} has no {META_FILE} and {MODEL_FILE}")
+        try:
+            meta = json.loads((src / META_FILE).read_text(encoding="utf-8"))
+            if meta.get("format_version") != FORMAT_VERSION:
+                raise ModelFileError(f"{src / META_FILE}: unsupported format_version {meta.get('format_version')!r}")
+            with np.load(src / MODEL_FILE) as npz:
+                arrays = [npz[f"arr_{i}"] for i in range(len(npz.files))]
+            return cls(
+                labels=tuple(meta["labels"]),
+                request_types=tuple(meta.get("request_types", ())),
+                hasher=FeatureHasher(**meta["hasher"]),
+                departments=dict(meta.get("departments", {})),
+                temperature=float(meta.get("temperature", 1.0)),
+                request_type_temperature=float(meta.get("request_type_temperature", 1.0)),
+                min_score=float(meta.get("min_score", 0.0)),
+                arrays=arrays,
+                metadata=dict(meta.get("metadata", {})),
+            )
+        except (KeyError, TypeError, ValueError, OSError) as exc:
+            if isinstance(exc, ModelFileError):
+                raise
+            raise ModelFileError(f"{src}: unreadable model ({exc})") from exc
+
+
+def pick_temperature(nll: Sequence[float]) -> float:
+    """The grid temperature with the least summed NLL (1.0 if nothing was measured)."""
+    if not any(nll):
+        return 1.0
+    return _TEMPERATURE_GRID[int(np.argmin(nll))]
+
+
+def macro_f1(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> float:
+    """Macro-averaged F1 over the classes present in y_true or y_pred."""
+    t = np.asarray(y_true)
+    p = np.asarray(y_pred)
+    scores = []
+    for k in range(num_classes):
+        tp = int(((t == k) & (p == k)).sum())
+        fp = int(((t != k) & (p == k)).sum())
+        fn = int(((t == k) & (p != k)).sum())
+        if tp + fp + fn == 0:
+            continue
+        scores.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(scores)) if scores else 0.0

@@ -1,0 +1,122 @@
+"""The coordinating side: a Flower ServerApp that runs the chosen strategy and writes the final model.
+
+Writes into run config `model-out-dir`: `rounds.jsonl` (one line per round), then `model.npz` +
+`model.json` (the calibrated model, loadable with `IntentModel.load`) and `metrics.json`; calls the
+optional `round-hook` after every round and once with `final=True`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
+from flwr.serverapp import Grid, ServerApp
+from flwr.serverapp.strategy import DifferentialPrivacyClientSideFixedClipping, Strategy
+
+from federation.model import pick_temperature
+from federation.strategies import build_strategy
+from federation.task import RoundEvent, TaskConfig, append_round, evaluate_centrally, load_round_hook, write_metrics
+
+
+def _plain(record: MetricRecord | None) -> dict[str, object]:
+    return {k: (list(v) if isinstance(v, list) else v) for k, v in (record or {}).items()}
+
+
+def _summary(record: MetricRecord | None) -> dict[str, object]:
+    return {k: v for k, v in _plain(record).items() if not isinstance(v, list)}
+
+
+def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, object]:
+    """Run all rounds on `grid`, calibrate, save the model and metrics; returns the metrics dict."""
+    started = time.monotonic()
+    out_dir = Path(config.str("model-out-dir") or "federation-model")
+    hook = load_round_hook(config.str("round-hook"))
+    model = config.new_model()
+    min_nodes = config.int("min-nodes")
+    inner = build_strategy(
+        config.str("strategy"),
+        min_nodes=min_nodes,
+        quorum_wait_s=config.float("quorum-wait-s"),
+        trim_beta=config.float("trim-beta"),
+        prox_mu=config.float("prox-mu"),
+    )
+    strategy: Strategy = inner
+    client_dp = config.float("client-dp-noise-multiplier")
+    if client_dp > 0:
+        strategy = DifferentialPrivacyClientSideFixedClipping(
+            inner, noise_multiplier=client_dp, clipping_norm=config.float("client-dp-clip-norm"), num_sampled_clients=min_nodes
+        )
+    eval_path = config.str("eval-data-path")
+    rounds: list[dict[str, object]] = []
+
+    def after_round(server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
+        central: dict[str, float] = {}
+        if eval_path:
+            probe = config.new_model()
+            probe.set_arrays(arrays.to_numpy_ndarrays())
+            central = evaluate_centrally(probe, eval_path, config)
+        if server_round > 0:
+            metrics = {"central": central, "departments": _summary(getattr(inner, "last_evaluate_metrics", None))}
+            rounds.append({"round": server_round, **metrics})
+            event = RoundEvent(run_id=run_id, server_round=server_round, model_out_dir=str(out_dir), metrics=metrics)
+            append_round(out_dir, event)
+            if hook is not None:
+                hook(event)
+        return MetricRecord(central) if central else None
+
+    result = strategy.start(
+        grid=grid,
+        initial_arrays=ArrayRecord(model.get_arrays()),
+        num_rounds=config.int("num-server-rounds"),
+        timeout=config.float("round-timeout-s"),
+        train_config=ConfigRecord({"local-epochs": config.int("local-epochs")}),
+        evaluate_config=ConfigRecord({}),
+        evaluate_fn=after_round,
+    )
+    model.set_arrays(result.arrays.to_numpy_ndarrays() if result.arrays is not None else model.get_arrays())
+    last_eval = _plain(getattr(inner, "last_evaluate_metrics", None))
+    if "nll-by-temperature" in last_eval:
+        model.temperature = pick_temperature(last_eval["nll-by-temperature"])  # type: ignore[arg-type]
+    if "request-type-nll-by-temperature" in last_eval:
+        model.request_type_temperature = pick_temperature(last_eval["request-type-nll-by-temperature"])  # type: ignore[arg-type]
+    model.metadata = {"run_id": run_id, "strategy": config.str("strategy"), "rounds": config.int("num-server-rounds")}
+    model.save(out_dir)
+    metrics: dict[str, object] = {
+        "run_id": run_id,
+        "strategy": config.str("strategy"),
+        "num_rounds": config.int("num-server-rounds"),
+        "skipped_rounds": list(getattr(inner, "skipped_rounds", [])),
+        "model_bytes": model.size_bytes,
+        "bytes_per_department_per_round": 2 * model.size_bytes,
+        "temperature": model.temperature,
+        "client_dp_noise_multiplier": client_dp,
+        "record_dp_noise_multiplier": config.float("dp-noise-multiplier"),
+        "final_central": rounds[-1]["central"] if rounds else {},
+        "final_departments": _summary(getattr(inner, "last_evaluate_metrics", None)),
+        "rounds": rounds,
+        "train_seconds": round(time.monotonic() - started, 2),
+    }
+    write_metrics(out_dir, metrics)
+    if hook is not None:
+        hook(RoundEvent(run_id=run_id, server_round=config.int("num-server-rounds"), model_out_dir=str(out_dir), metrics=metrics, final=True))
+    return metrics
+
+
+def build_server_app(overrides: Mapping[str, object] | None = None) -> ServerApp:
+    """A ServerApp; `overrides` are run-config values (the simulation engine has no run config of its own)."""
+    extra = dict(overrides or {})
+    app = ServerApp()
+
+    @app.main()
+    def main(grid: Grid, context: Context) -> None:
+        config = TaskConfig.from_run_config({**dict(context.run_config), **extra})
+        run_server(grid=grid, config=config, run_id=str(context.run_id))
+
+    return app
+
+
+app = build_server_app()
+
+

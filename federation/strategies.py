@@ -1,0 +1,318 @@
+"""Aggregation strategies selectable by name, with quorums and round timeouts sized for 5–20 departments.
+
+Flower's own strategies wait forever for `min_available_nodes` and aggregate whatever replies arrive;
+these wait a bounded time, skip rounds that miss the quorum, trim at least one update per side from
+three departments up, and (`classwise`) weight each output class by the departments' counts of it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from logging import WARNING
+from typing import Any
+
+import numpy as np
+from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import FedAvg, FedMedian, FedProx, Krum, Strategy
+from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
+from flwr.supercore import log
+
+STRATEGY_NAMES = ("fedavg", "classwise", "fedprox", "median", "trimmed", "classwise-trimmed", "krum")
+
+
+class QuorumNotReached(RuntimeError):
+    """Fewer departments than the quorum connected within the wait limit."""
+
+
+def wait_for_nodes(grid: Grid, min_nodes: int, timeout_s: float, poll_s: float = 0.5) -> list[int]:
+    """Node ids once at least `min_nodes` are connected; raises QuorumNotReached after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        nodes = list(grid.get_node_ids())
+        if len(nodes) >= min_nodes:
+            return nodes
+        if time.monotonic() >= deadline:
+            raise QuorumNotReached(f"only {len(nodes)} of the required {min_nodes} departments connected within {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+def trim_count(num_updates: int, beta: float) -> int:
+    """Updates cut from each side: at least one from 3 updates up, never so many that none is left."""
+    if num_updates < 3:
+        return 0
+    return min(max(1, math.floor(beta * num_updates)), (num_updates - 1) // 2)
+
+
+def trimmed_mean(stacked: np.ndarray, k: int) -> np.ndarray:
+    """Coordinate-wise mean after dropping the k smallest and k largest values along axis 0."""
+    if k == 0:
+        return stacked.mean(axis=0)
+    ordered = np.sort(stacked, axis=0)
+    return ordered[k : stacked.shape[0] - k].mean(axis=0)
+
+
+def _metric_list(msg: Message, key: str) -> list[float] | None:
+    record = next(iter(msg.content.metric_records.values()))
+    return list(record[key]) if key in record else None  # type: ignore[arg-type]
+
+
+def _arrays(msg: Message) -> list[np.ndarray]:
+    return next(iter(msg.content.array_records.values())).to_numpy_ndarrays()
+
+
+def _array_keys(msg: Message) -> list[str]:
+    return list(next(iter(msg.content.array_records.values())).keys())
+
+
+def classwise_combine(
+    updates: list[list[np.ndarray]],
+    class_counts: list[list[float] | None],
+    num_examples: list[float],
+    *,
+    head_layers: dict[int, int],
+    trim_beta: float | None = None,
+) -> list[np.ndarray]:
+    """Combine departments' parameters; output-layer class columns weighted by each department's count of that class.
+
+    `head_layers` maps a parameter index to the index (in `class_counts`' inner lists' owners) of its head:
+    weight matrices have classes on the last axis, biases on axis 0. Classes nobody holds fall back
+    to the example-weighted mean. With `trim_beta`, each class column is a trimmed mean over the
+    departments that hold the class (or over all departments when fewer than three do).
+    """
+    n = len(updates)
+    ex = np.asarray(num_examples, dtype=np.float64)
+    out = []
+    for j in range(len(updates[0])):
+        stacked = np.stack([u[j] for u in updates]).astype(np.float64)
+        counts = class_counts[head_layers[j]] if j in head_layers else None
+        if counts is None:
+            out.append(_combine_columns(stacked, ex, None, trim_beta).astype(np.float32))
+            continue
+        out.append(_combine_columns(stacked, ex, np.asarray(counts, dtype=np.float64).reshape(n, -1), trim_beta).astype(np.float32))
+    return out
+
+
+def _combine_columns(stacked: np.ndarray, ex: np.ndarray, counts: np.ndarray | None, trim_beta: float | None) -> np.ndarray:
+    n = stacked.shape[0]
+    if counts is None:
+        if trim_beta is not None:
+            return trimmed_mean(stacked, trim_count(n, trim_beta))
+        return np.tensordot(ex / ex.sum(), stacked, axes=1)
+    result = np.empty(stacked.shape[1:], dtype=np.float64)
+    for c in range(counts.shape[1]):
+        column = stacked[..., c]
+        holders = counts[:, c] > 0
+        if trim_beta is not None:
+            pool = column[holders] if holders.sum() >= 3 else column
+            result[..., c] = trimmed_mean(pool, trim_count(pool.shape[0], trim_beta))
+        elif holders.any():
+            w = counts[:, c] / counts[:, c].sum()
+            result[..., c] = np.tensordot(w, column, axes=1)
+        else:
+            result[..., c] = np.tensordot(ex / ex.sum(), column, axes=1)
+    return result
+
+
+class QuorumMixin:
+    """Bounded waiting for departments and a per-round quorum on replies (skipped rounds keep the model)."""
+
+    quorum_wait_s: float
+    min_available_nodes: int
+    min_train_nodes: int
+    skipped_rounds: list[int]
+    last_evaluate_metrics: MetricRecord | None
+
+    def _wait(self, grid: Grid) -> None:
+        wait_for_nodes(grid, self.min_available_nodes, self.quorum_wait_s)
+
+    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
+        """Wait (bounded) for the quorum, then sample as the base strategy does."""
+        self._wait(grid)
+        return super().configure_train(server_round, arrays, config, grid)  # type: ignore[misc]
+
+    def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
+        """Wait (bounded) for the quorum, then sample as the base strategy does."""
+        self._wait(grid)
+        return super().configure_evaluate(server_round, arrays, config, grid)  # type: ignore[misc]
+
+    def quorum_met(self, server_round: int, replies: list[Message]) -> bool:
+        """True if enough error-free replies arrived; otherwise record the round as skipped."""
+        valid = [m for m in replies if not m.has_error()]
+        if len(valid) < self.min_train_nodes:
+            log(WARNING, "round %s: %s of %s required replies; keeping the previous model", server_round, len(valid), self.min_train_nodes)
+            self.skipped_rounds.append(server_round)
+            return False
+        return True
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """Aggregate only when the quorum of replies arrived in time."""
+        replies = list(replies)
+        if not self.quorum_met(server_round, replies):
+            return None, None
+        return super().aggregate_train(server_round, replies)  # type: ignore[misc]
+
+    def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]) -> MetricRecord | None:
+        """Aggregate evaluation metrics and keep the latest for calibration."""
+        metrics = super().aggregate_evaluate(server_round, replies)  # type: ignore[misc]
+        if metrics is not None:
+            self.last_evaluate_metrics = metrics
+        return metrics
+
+
+def _init_quorum(strategy: Any, quorum_wait_s: float) -> None:
+    strategy.quorum_wait_s = quorum_wait_s
+    strategy.skipped_rounds = []
+    strategy.last_evaluate_metrics = None
+
+
+class QuorumFedAvg(QuorumMixin, FedAvg):
+    """FedAvg weighted by examples, with bounded waiting and a reply quorum."""
+
+    def __init__(self, *, quorum_wait_s: float = 300.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _init_quorum(self, quorum_wait_s)
+
+
+class QuorumFedProx(QuorumMixin, FedProx):
+    """FedProx (departments add the proximal term), with bounded waiting and a reply quorum."""
+
+    def __init__(self, *, quorum_wait_s: float = 300.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _init_quorum(self, quorum_wait_s)
+
+
+class QuorumFedMedian(QuorumMixin, FedMedian):
+    """Coordinate-wise median, with bounded waiting and a reply quorum."""
+
+    def __init__(self, *, quorum_wait_s: float = 300.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _init_quorum(self, quorum_wait_s)
+
+
+class QuorumKrum(QuorumMixin, Krum):
+    """Krum (picks the update closest to its neighbours), with bounded waiting and a reply quorum."""
+
+    def __init__(self, *, quorum_wait_s: float = 300.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _init_quorum(self, quorum_wait_s)
+
+
+class ClasswiseFedAvg(QuorumMixin, FedAvg):
+    """FedAvg whose output-layer class columns are weighted by departments' per-class sample counts.
+
+    A department without a class sends that column pushed down (it only ever saw the class as a
+    negative); plain FedAvg lets such departments outvote the few that hold the class and erase it.
+    Departments send `label-counts` (and `request-type-counts`) in their train MetricRecord.
+    With `trim_beta` set, each column is a trimmed mean over the departments holding the class.
+    """
+
+    def __init__(self, *, quorum_wait_s: float = 300.0, trim_beta: float | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _init_quorum(self, quorum_wait_s)
+        self.trim_beta = trim_beta
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """Class-wise weighted (or trimmed) aggregation of the replies that met the quorum."""
+        replies = list(replies)
+        if not self.quorum_met(server_round, replies):
+            return None, None
+        valid, _ = self._check_and_log_replies(replies, is_train=True)
+        if not valid:
+            return None, None
+        keys = _array_keys(valid[0])
+        updates = [_arrays(m) for m in valid]
+        examples = [float(next(iter(m.content.metric_records.values()))[self.weighted_by_key]) for m in valid]  # type: ignore[arg-type]
+        counts = [_metric_list(m, "label-counts") for m in valid]
+        rt_counts = [_metric_list(m, "request-type-counts") for m in valid]
+        if any(c is None for c in counts):
+            arrays = aggregate_arrayrecords([m.content for m in valid], self.weighted_by_key)
+        else:
+            heads = {0: 0, 1: 0}
+            if len(updates[0]) == 4 and all(c is not None for c in rt_counts):
+                heads.update({2: 1, 3: 1})
+            per_head = [np.asarray(counts, dtype=np.float64)]
+            if 2 in heads:
+                per_head.append(np.asarray(rt_counts, dtype=np.float64))
+            combined = classwise_combine(
+                updates,
+                per_head,  # type: ignore[arg-type]
+                examples,
+                head_layers=heads,
+                trim_beta=self.trim_beta,
+            )
+            arrays = ArrayRecord({k: Array(np.asarray(v)) for k, v in zip(keys, combined, strict=True)})
+        metrics = self.train_metrics_aggr_fn([m.content for m in valid], self.weighted_by_key)
+        return arrays, metrics
+
+
+class TrimmedAvg(QuorumMixin, FedAvg):
+    """Coordinate-wise trimmed mean that trims at least one update per side from three departments up.
+
+    Flower's FedTrimmedAvg cuts int(beta * n) per side, which is zero below five nodes at beta=0.2.
+    """
+
+    def __init__(self, *, quorum_wait_s: float = 300.0, beta: float = 0.2, **kwargs: Any) -> None:
+        if not 0.0 <= beta < 0.5:
+            raise ValueError("beta must be in [0, 0.5)")
+        super().__init__(**kwargs)
+        _init_quorum(self, quorum_wait_s)
+        self.beta = beta
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """Trimmed-mean aggregation of the replies that met the quorum."""
+        replies = list(replies)
+        if not self.quorum_met(server_round, replies):
+            return None, None
+        valid, _ = self._check_and_log_replies(replies, is_train=True)
+        if not valid:
+            return None, None
+        keys = _array_keys(valid[0])
+        updates = [_arrays(m) for m in valid]
+        k = trim_count(len(updates), self.beta)
+        arrays = ArrayRecord(
+            {key: Array(np.asarray(trimmed_mean(np.stack([u[j] for u in updates]), k), dtype=np.float32)) for j, key in enumerate(keys)}
+        )
+        metrics = self.train_metrics_aggr_fn([m.content for m in valid], self.weighted_by_key)
+        return arrays, metrics
+
+
+def build_strategy(
+    name: str,
+    *,
+    min_nodes: int,
+    quorum_wait_s: float,
+    trim_beta: float = 0.2,
+    prox_mu: float = 0.01,
+    expected_malicious: int = 1,
+) -> Strategy:
+    """A strategy by name (see STRATEGY_NAMES); every one samples all connected departments each round.
+
+    `min_nodes` is the quorum: departments that must be connected to start a round and replies that
+    must arrive within the round timeout for the round to count.
+    """
+    common: dict[str, Any] = {
+        "fraction_train": 1.0,
+        "fraction_evaluate": 1.0,
+        "min_train_nodes": min_nodes,
+        "min_evaluate_nodes": min_nodes,
+        "min_available_nodes": min_nodes,
+        "quorum_wait_s": quorum_wait_s,
+    }
+    if name == "fedavg":
+        return QuorumFedAvg(**common)
+    if name == "classwise":
+        return ClasswiseFedAvg(**common)
+    if name == "classwise-trimmed":
+        return ClasswiseFedAvg(trim_beta=trim_beta, **common)
+    if name == "fedprox":
+        return QuorumFedProx(proximal_mu=prox_mu, **common)
+    if name == "median":
+        return QuorumFedMedian(**common)
+    if name == "trimmed":
+        return TrimmedAvg(beta=trim_beta, **common)
+    if name == "krum":
+        return QuorumKrum(num_malicious_nodes=expected_malicious, **common)
+    raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGY_NAMES)}")

@@ -1,0 +1,368 @@
+"""Flower-facing glue that is plain Python: run config, department data, train/evaluate handlers, round files.
+
+The ServerApp and ClientApp call these functions; tests call them directly. The deployment side
+coordinates through files in `model-out-dir` (`rounds.jsonl`, `metrics.json`, `model.npz`/`model.json`)
+and an optional `round-hook` ("package.module:function") called with a `RoundEvent` after every round
+and once at the end.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from federation.data import LABEL_COLUMN, REQUEST_TYPE_COLUMN, TEXT_COLUMN, LabelledTexts, read_labelled_csv, stratified_split
+from federation.model import DpSgdConfig, FeatureHasher, IntentModel, TrainReport, macro_f1
+from federation.privacy import EGRESS_FILE, LEDGER_FILE, DpRelease, PrivacyBudgetExceeded, PrivacyLedger, log_egress, now_iso
+from federation.taxonomy import REQUEST_TYPES, department_of, intent_labels
+
+ROUNDS_FILE = "rounds.jsonl"
+METRICS_FILE = "metrics.json"
+
+DEFAULT_RUN_CONFIG: dict[str, object] = {
+    "num-server-rounds": 5,
+    "strategy": "classwise",
+    "local-epochs": 2,
+    "learning-rate": 0.1,
+    "batch-size": 32,
+    "min-nodes": 3,
+    "round-timeout-s": 120,
+    "quorum-wait-s": 300,
+    "trim-beta": 0.2,
+    "prox-mu": 0.01,
+    "labels": "",
+    "request-types": "",
+    "n-buckets": 131072,
+    "text-columns": TEXT_COLUMN,
+    "label-column": LABEL_COLUMN,
+    "request-type-column": REQUEST_TYPE_COLUMN,
+    "holdout-fraction": 0.2,
+    "dp-noise-multiplier": 0.0,
+    "dp-clip-norm": 1.0,
+    "dp-sampling-rate": 0.05,
+    "dp-delta": 1e-5,
+    "dp-max-epsilon": 0.0,
+    "client-dp-noise-multiplier": 0.0,
+    "client-dp-clip-norm": 1.0,
+    "min-score": 0.0,
+    "model-out-dir": "",
+    "round-hook": "",
+    "eval-data-path": "",
+    "partitions-dir": "",
+    "state-dir": "",
+    "seed": 0,
+}
+
+
+class TaskConfigError(ValueError):
+    """The run config or node config is unusable; the message names the key."""
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """The run config with defaults applied and types checked."""
+
+    values: dict[str, object]
+
+    @classmethod
+    def from_run_config(cls, run_config: Mapping[str, object] | None) -> TaskConfig:
+        """Merge a (possibly partial) run config over the defaults; unknown keys are an error."""
+        merged = dict(DEFAULT_RUN_CONFIG)
+        for key, value in (run_config or {}).items():
+            if key not in DEFAULT_RUN_CONFIG:
+                raise TaskConfigError(f"unknown run-config key {key!r}")
+            merged[key] = value
+        return cls(merged)
+
+    def int(self, key: str) -> int:
+        """An integer setting."""
+        try:
+            return int(self.values[key])  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise TaskConfigError(f"run-config {key!r} must be an integer, got {self.values[key]!r}") from exc
+
+    def float(self, key: str) -> float:
+        """A float setting."""
+        try:
+            return float(self.values[key])  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise TaskConfigError(f"run-config {key!r} must be a number, got {self.values[key]!r}") from exc
+
+    def str(self, key: str) -> str:
+        """A string setting."""
+        return str(self.values[key])
+
+    def list(self, key: str) -> list[str]:
+        """A comma-separated list setting (empty string = empty list)."""
+        return [v.strip() for v in self.str(key).split(",") if v.strip()]
+
+    def labels(self) -> tuple[str, ...]:
+        """The intent labels every department trains on (default: the product taxonomy)."""
+        return tuple(self.list("labels")) or intent_labels()
+
+    def request_types(self) -> tuple[str, ...]:
+        """Request-type labels for the second head ("none" turns the head off; default: the taxonomy's)."""
+        values = self.list("request-types")
+        if values == ["none"]:
+            return ()
+        return tuple(values) or REQUEST_TYPES
+
+    def dp(self) -> DpSgdConfig | None:
+        """Record-level DP-SGD settings, or None when the noise multiplier is 0."""
+        sigma = self.float("dp-noise-multiplier")
+        if sigma <= 0:
+            return None
+        return DpSgdConfig(clip_norm=self.float("dp-clip-norm"), noise_multiplier=sigma, sampling_rate=self.float("dp-sampling-rate"))
+
+    def new_model(self) -> IntentModel:
+        """A zero-initialised model for this run's labels and feature space."""
+        labels = self.labels()
+        return IntentModel(
+            labels=labels,
+            request_types=self.request_types(),
+            hasher=FeatureHasher(n_buckets=self.int("n-buckets")),
+            departments={k: v for k, v in department_of().items() if k in labels},
+            min_score=self.float("min-score"),
+        )
+
+
+@dataclass(frozen=True)
+class Department:
+    """Where a department's data and state live (from `--node-config` or the simulation partition)."""
+
+    department_id: str
+    data_path: Path
+    state_dir: Path
+
+    @property
+    def ledger_path(self) -> Path:
+        """The department's (ε, δ) ledger file."""
+        return self.state_dir / LEDGER_FILE
+
+    @property
+    def egress_path(self) -> Path:
+        """The department's JSONL log of what left it."""
+        return self.state_dir / EGRESS_FILE
+
+
+def resolve_department(node_config: Mapping[str, object], config: TaskConfig) -> Department:
+    """Department id and data path from node config (`department-id`, `data-path`, optional `state-dir`).
+
+    In the simulation engine the node config only has `partition-id`: the department is then
+    `department-<id>` with its CSV in the run config's `partitions-dir`.
+    """
+    if "data-path" in node_config:
+        data_path = Path(str(node_config["data-path"]))
+        dept = str(node_config.get("department-id") or data_path.stem)
+    elif "partition-id" in node_config and config.str("partitions-dir"):
+        dept = f"department-{int(node_config['partition-id'])}"  # type: ignore[arg-type]
+        data_path = Path(config.str("partitions-dir")) / f"{dept}.csv"
+    else:
+        raise TaskConfigError("node config needs data-path (and department-id)")
+    state = node_config.get("state-dir") or (Path(config.str("state-dir")) / dept if config.str("state-dir") else data_path.parent / ".federation-state" / dept)
+    return Department(department_id=dept, data_path=data_path, state_dir=Path(str(state)))
+
+
+@dataclass
+class LocalData:
+    """A department's featurised train and held-out splits with encoded labels."""
+
+    x_train: object
+    y_train: np.ndarray
+    rt_train: np.ndarray | None
+    x_eval: object
+    y_eval: np.ndarray
+    rt_eval: np.ndarray | None
+
+
+def load_local_data(dept: Department, config: TaskConfig, model: IntentModel) -> LocalData:
+    """Read the department's CSV, drop rows whose label the run does not know, split and featurise."""
+    data = read_labelled_csv(
+        dept.data_path,
+        text_columns=config.list("text-columns") or [TEXT_COLUMN],
+        label_column=config.str("label-column"),
+        request_type_column=config.str("request-type-column") or None,
+    )
+    known = set(model.labels)
+    keep = [i for i, lab in enumerate(data.labels) if lab in known]
+    data = data.subset(keep)
+    return featurise_split(data, model, holdout_fraction=config.float("holdout-fraction"), seed=config.int("seed"))
+
+
+def featurise_split(data: LabelledTexts, model: IntentModel, *, holdout_fraction: float, seed: int) -> LocalData:
+    """Stratified train/held-out split of labelled texts, featurised with the model's hasher."""
+    train_idx, eval_idx = stratified_split(data.labels, test_fraction=holdout_fraction, seed=seed)
+    x = model.hasher.transform(data.texts)
+    y = model.encode_labels(data.labels, model.labels)
+    rt = None
+    if data.request_types is not None and model.request_types:
+        rt = model.encode_labels([r if r in model.request_types else None for r in data.request_types], model.request_types)
+    return LocalData(
+        x_train=x[train_idx],
+        y_train=y[train_idx],
+        rt_train=rt[train_idx] if rt is not None else None,
+        x_eval=x[eval_idx],
+        y_eval=y[eval_idx],
+        rt_eval=rt[eval_idx] if rt is not None else None,
+    )
+
+
+def label_counts(y: np.ndarray, num_classes: int) -> list[int]:
+    """Examples per class (ignoring unlabelled -1 rows)."""
+    return np.bincount(y[y >= 0], minlength=num_classes).astype(int).tolist()
+
+
+def train_department(
+    *,
+    model: IntentModel,
+    local: LocalData,
+    config: TaskConfig,
+    dept: Department,
+    run_id: str,
+    server_round: int,
+    seed: int,
+    prox_mu: float = 0.0,
+) -> tuple[TrainReport, dict[str, object]]:
+    """One round of local training; checks and records the DP ledger; returns the report and metrics to send.
+
+    Raises PrivacyBudgetExceeded (and trains nothing) when the round would exceed `dp-max-epsilon`.
+    """
+    dp = config.dp()
+    ledger = PrivacyLedger(dept.ledger_path, department_id=dept.department_id, delta=config.float("dp-delta"))
+    release = None
+    if dp is not None:
+        steps = config.int("local-epochs") * max(1, round(1.0 / dp.sampling_rate))
+        release = DpRelease(run_id, server_round, dp.sampling_rate, dp.noise_multiplier, steps, dp.clip_norm, now_iso())
+        budget = config.float("dp-max-epsilon")
+        if budget > 0 and ledger.epsilon_if(release) > budget:
+            raise PrivacyBudgetExceeded(
+                f"{dept.department_id}: ε would reach {ledger.epsilon_if(release):.2f} > budget {budget:.2f}"
+            )
+    report = model.fit(
+        local.x_train,
+        local.y_train,
+        y_request_type=local.rt_train,
+        epochs=config.int("local-epochs"),
+        learning_rate=config.float("learning-rate"),
+        batch_size=config.int("batch-size"),
+        prox_mu=prox_mu,
+        dp=dp,
+        seed=seed,
+    )
+    epsilon = ledger.record(release)
+    metrics: dict[str, object] = {
+        "num-examples": int(report.num_examples),
+        "train-loss": float(report.mean_loss),
+        "label-counts": label_counts(local.y_train, len(model.labels)),
+    }
+    if model.request_types:
+        rt = local.rt_train if local.rt_train is not None else np.full(0, -1)
+        metrics["request-type-counts"] = label_counts(rt, len(model.request_types))
+    if dp is not None:
+        metrics["epsilon"] = float(epsilon)
+    return report, metrics
+
+
+def evaluate_department(*, model: IntentModel, local: LocalData) -> dict[str, object]:
+    """Held-out accuracy, macro-F1 and mean NLL per calibration temperature (for federated calibration)."""
+    n = int(local.x_eval.shape[0])
+    if n == 0:
+        return {"num-examples": 0, "accuracy": 0.0, "macro-f1": 0.0, "nll-by-temperature": [0.0] * len(model.temperature_grid())}
+    logits, _ = model.logits(local.x_eval)
+    pred = logits.argmax(axis=1)
+    nll = np.asarray(model.nll_by_temperature(local.x_eval, local.y_eval)) / n
+    metrics: dict[str, object] = {
+        "num-examples": n,
+        "accuracy": float((pred == local.y_eval).mean()),
+        "macro-f1": macro_f1(local.y_eval, pred, len(model.labels)),
+        "nll-by-temperature": nll.astype(float).tolist(),
+    }
+    if model.request_types and local.rt_eval is not None and (local.rt_eval >= 0).any():
+        rt_nll = np.asarray(model.nll_by_temperature(local.x_eval, local.rt_eval, head=1)) / n
+        metrics["request-type-nll-by-temperature"] = rt_nll.astype(float).tolist()
+    return metrics
+
+
+def evaluate_centrally(model: IntentModel, path: str | Path, config: TaskConfig) -> dict[str, float]:
+    """Macro-F1 and accuracy of `model` on a labelled CSV (server-side evaluation in development runs)."""
+    data = read_labelled_csv(path, text_columns=config.list("text-columns") or [TEXT_COLUMN], label_column=config.str("label-column"))
+    keep = [i for i, lab in enumerate(data.labels) if lab in set(model.labels)]
+    data = data.subset(keep)
+    y = model.encode_labels(data.labels, model.labels)
+    logits, _ = model.logits(model.hasher.transform(data.texts))
+    pred = logits.argmax(axis=1)
+    return {"macro-f1": macro_f1(y, pred, len(model.labels)), "accuracy": float((pred == y).mean()), "num-examples": float(len(y))}
+
+
+@dataclass
+class RoundEvent:
+    """What the server reports after a round (final=True once the model files are written)."""
+
+    run_id: str
+    server_round: int
+    model_out_dir: str
+    metrics: dict[str, object] = field(default_factory=dict)
+    final: bool = False
+
+
+RoundHook = Callable[[RoundEvent], None]
+
+
+def load_round_hook(spec: str) -> RoundHook | None:
+    """Import a round hook named "package.module:function" (empty spec = no hook)."""
+    if not spec:
+        return None
+    module_name, _, attr = spec.partition(":")
+    if not attr:
+        raise TaskConfigError(f"round-hook must look like package.module:function, got {spec!r}")
+    try:
+        hook = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise TaskConfigError(f"round-hook {spec!r} cannot be imported ({exc})") from exc
+    if not callable(hook):
+        raise TaskConfigError(f"round-hook {spec!r} is not callable")
+    return hook
+
+
+def append_round(out_dir: str | Path, event: RoundEvent) -> None:
+    """Append one round's event to `rounds.jsonl` in the model output directory."""
+    path = Path(out_dir) / ROUNDS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(asdict(event), ensure_ascii=False, default=float) + "\n")
+
+
+def write_metrics(out_dir: str | Path, metrics: Mapping[str, object]) -> Path:
+    """Write the run's final `metrics.json` into the model output directory."""
+    path = Path(out_dir) / METRICS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(metrics, ensure_ascii=False, indent=2, default=float), encoding="utf-8")
+    return path
+
+
+def record_egress(*, dept: Department, run_id: str, server_round: int, model: IntentModel, metrics: Mapping[str, object], config: TaskConfig) -> None:
+    """Log the arrays and metrics this department is about to send (with the DP facts) to its egress log."""
+    dp = config.dp()
+    dp_facts = None
+    if dp is not None:
+        dp_facts = {
+            "clip_norm": dp.clip_norm,
+            "noise_multiplier": dp.noise_multiplier,
+            "sampling_rate": dp.sampling_rate,
+            "delta": config.float("dp-delta"),
+            "epsilon_total": metrics.get("epsilon"),
+        }
+    log_egress(
+        dept.egress_path,
+        department_id=dept.department_id,
+        run_id=run_id,
+        server_round=server_round,
+        arrays={f"param-{i}": a for i, a in enumerate(model.arrays)},
+        metrics=dict(metrics),
+        dp=dp_facts,
+    )
