@@ -33,6 +33,25 @@ class PrereviewSettings(BaseSettings):
         default=100, ge=36, le=600, description="Resolution of the cheap rendering of PDF pages with a text layer."
     )
 
+    # Analysis: OCR, quality gate and checks (documented in docs/prereview.md).
+    ocr_engine: str = Field(default="rapidocr", pattern="^(rapidocr|paddleocr)$", description="OCR engine to load.")
+    ocr_max_side_px: int = Field(default=1280, ge=0, description="Pages are shrunk to this longest side before OCR.")
+    ocr_threads: int = Field(default=0, ge=0, description="onnxruntime threads per OCR engine (0 = automatic).")
+    ocr_cache_entries: int = Field(default=256, ge=0, description="Pages whose OCR result is kept in memory.")
+    ocr_cache_dir: str | None = Field(default=None, description="Folder for OCR results keyed by page hash.")
+    paddle_det_model_dir: str | None = Field(default=None, description="Local PaddleOCR detection model folder.")
+    paddle_rec_model_dir: str | None = Field(default=None, description="Local PaddleOCR recognition model folder.")
+    quality_min_sharpness: float = Field(default=70.0, ge=0, description="Least Laplacian variance at 1000 px.")
+    quality_min_brightness: float = Field(default=90.0, ge=0, le=255, description="Least 90th-percentile grey level.")
+    quality_max_saturated_share: float = Field(default=0.5, gt=0, le=1, description="Most share of white pixels.")
+    quality_min_ink_level: float = Field(default=125.0, ge=0, le=255, description="Overexposed if darkest 1 % is lighter.")
+    quality_min_short_side_px: int = Field(default=300, ge=1, description="Least short side of a page, in pixels.")
+    quality_min_long_side_px: int = Field(default=500, ge=1, description="Least long side of a page, in pixels.")
+    min_ocr_confidence: float = Field(default=0.85, ge=0, le=1, description="Lines read less surely need review.")
+    min_classification_margin: float = Field(default=0.25, ge=0, le=1, description="Least lead of the page type.")
+    signature_min_ink_share: float = Field(default=0.03, gt=0, le=1, description="Ink share that counts as signed.")
+    evidence_side_px: int = Field(default=1000, ge=100, description="Longest side of the page JPEGs for evidence.")
+
     @property
     def max_file_bytes(self) -> int:
         """``max_file_mb`` in bytes."""
