@@ -26,7 +26,8 @@ def parse_service(data: dict[str, Any]) -> Service:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "(root)"
-        raise ValidationFailedError(f"{field}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ValidationFailedError(f"{field}: {message}") from None
 
 
 def store_service_version(

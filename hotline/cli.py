@@ -18,16 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from federation.cli import app as federation_app
 from federation.cli import intent_app
-from guides import CatalogError
-from guides.importer import import_export
-from guides.rendering import render_guide
+from guides import CatalogError, create_environment, import_export, render_guide
 from hotline.accounts import create_user
 from hotline.catalog import get_service_version, list_current_services, service_from_row, store_services
 from hotline.db import create_db_engine, create_session_factory, session_scope, upgrade_database
 from hotline.errors import HotlineError
 from hotline.models import Role
 from hotline.search import CatalogSearch
-from hotline.settings import HotlineSettings, SettingsError
+from hotline.settings import HotlineSettings
 from prereview.cli import app as prereview_app
 
 IMPORT_BATCH_SIZE = 500
@@ -154,8 +152,6 @@ def guides_render(
     version: Annotated[int | None, typer.Option(min=1, help="A past version (default: current)")] = None,
 ) -> None:
     """输出指南 Print a service's guide as a standalone HTML page."""
-    from guides.rendering import create_environment
-
     with _database() as (_settings, factory), session_scope(factory) as session:
         service = service_from_row(get_service_version(session, code=code, version=version))
     typer.echo(render_guide(service, env=create_environment(inline_css=True)))
@@ -197,7 +193,8 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        return f"invalid setting HOTLINE_{field.upper()}: {first['msg']}"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        return f"invalid setting HOTLINE_{field.upper()}: {message}" if field else f"invalid settings: {message}"
     if isinstance(exc, HotlineError):
         return f"{exc.code}: {exc.message}"
     if isinstance(exc, SQLAlchemyError):
@@ -212,7 +209,7 @@ def main() -> None:
     except CliError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except (CatalogError, SettingsError, ValidationError, HotlineError, SQLAlchemyError, OSError) as exc:
+    except (CatalogError, ValidationError, HotlineError, SQLAlchemyError, OSError) as exc:
         typer.echo(f"error: {_one_line(exc)}", err=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 — the last line of defence for operators

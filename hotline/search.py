@@ -6,8 +6,7 @@ import threading
 
 from sqlalchemy.orm import Session
 
-from guides.search import ServiceIndex
-from guides.search import SearchHit
+from guides import SearchHit, ServiceIndex
 from hotline.catalog import catalog_revision, list_current_services, service_from_row
 
 

@@ -18,10 +18,6 @@ class Environment(StrEnum):
     production = "production"
 
 
-class SettingsError(ValueError):
-    """Settings that cannot work together (e.g. no secret key in production)."""
-
-
 class HotlineSettings(BaseSettings):
     """Every setting of the hotline application; each is documented in docs/operations.md."""
 
@@ -41,7 +37,7 @@ class HotlineSettings(BaseSettings):
     @model_validator(mode="after")
     def _secret_outside_development(self) -> HotlineSettings:
         if self.secret_key is None and self.environment is not Environment.development:
-            raise SettingsError(f"HOTLINE_SECRET_KEY is required when HOTLINE_ENVIRONMENT={self.environment}")
+            raise ValueError(f"HOTLINE_SECRET_KEY is required when HOTLINE_ENVIRONMENT={self.environment}")
         return self
 
     @property

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from guides.rendering import static_dir as guides_static_dir
+from guides import static_dir as guides_static_dir
 from hotline.db import create_db_engine, create_session_factory
 from hotline.logging_filters import configure_logging
 from hotline.search import CatalogSearch

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import PackageLoader
 
-from guides.rendering import create_environment
+from guides import create_environment
 from hotline.web.deps import Principal
 
 GUIDES_STATIC_URL = "/static/guides/"

@@ -8,12 +8,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from guides import load_demo_catalog
+from guides import Service, load_demo_catalog
 from hotline import HotlineSettings, create_app
 from hotline.accounts import create_user
 from hotline.catalog import store_services
@@ -87,14 +89,29 @@ def settings(database_url: str, db_engine: Engine, tmp_path: Path) -> HotlineSet
     )
 
 
+@pytest.fixture(scope="session")
+def demo_services() -> list[Service]:
+    """The bundled demo catalog, parsed once."""
+    return load_demo_catalog()
+
+
+@pytest.fixture(scope="session")
+def fast_hasher() -> PasswordHash:
+    """Argon2 with minimal cost, so test accounts are quick to create and to sign in to."""
+    return PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+
+
 @pytest.fixture
-def seeded(session_factory: sessionmaker[Session]) -> dict[str, str]:
+def seeded(session_factory: sessionmaker[Session], demo_services: list[Service], fast_hasher: PasswordHash) -> dict[str, str]:
     """The demo catalog plus an admin and clerks of two departments; returns usernames by role key."""
     with session_scope(session_factory) as session:
-        store_services(session, services=load_demo_catalog(), actor=None)
-        create_user(session, username="admin1", password=PASSWORD, role=Role.admin)
-        create_user(session, username="clerk_a", password=PASSWORD, role=Role.clerk, departments=[DEPT_A])
-        create_user(session, username="clerk_b", password=PASSWORD, role=Role.clerk, departments=[DEPT_B])
+        store_services(session, services=demo_services, actor=None)
+        create_user(session, username="admin1", password=PASSWORD, role=Role.admin, hasher=fast_hasher)
+        for username, department in (("clerk_a", DEPT_A), ("clerk_b", DEPT_B)):
+            create_user(
+                session, username=username, password=PASSWORD, role=Role.clerk, departments=[department],
+                hasher=fast_hasher,
+            )
     return {"admin": "admin1", "clerk_a": "clerk_a", "clerk_b": "clerk_b"}
 
 

@@ -8,8 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from guides import Service
-from guides.rendering import FACT_LABELS
+from guides import Service, describe_condition
 from hotline.catalog import get_service_version, list_current_services, list_versions, service_from_row
 from hotline.errors import NotFoundError
 from hotline.models import ServiceVersion
@@ -88,14 +87,15 @@ def checklist_page(code: str, request: Request, db: DbSession, principal: Citize
     truthy = {"1", "true", "on", "yes"}
     facts = {name: request.query_params.get(name, "").lower() in truthy for name in names}
     needed = service.required_materials(facts)
+    labels = {name: describe_condition(f"applicant.{name}") for name in names}
     return render(
         request, "checklist_page.html", principal=principal, service=service,
-        facts=[{"name": n, "label": FACT_LABELS.get(n, n), "checked": facts[n]} for n in names],
+        facts=[{"name": n, "label": labels[n], "checked": facts[n]} for n in names],
         rows=[(material, "unchecked") for material in needed],
         counts={"unchecked": len(needed)},
         optional=[m for m in service.materials if not m.required and m.applies_to(facts)],
         not_needed=[m for m in service.materials if not m.applies_to(facts)],
-        stated_facts=[FACT_LABELS.get(n, n) for n in names if facts[n]],
+        stated_facts=[labels[n] for n in names if facts[n]],
         reviewed=False, application_date=None,
     )
 
