@@ -82,19 +82,36 @@ def normalise(text: str) -> str:
     return _converter().convert(unicodedata.normalize("NFKC", text).lower())
 
 
-def tokenize(text: str, *, expand_synonyms: bool = False) -> list[str]:
-    """Search tokens: jieba words (search mode, no HMM, stopwords dropped) plus CJK character bigrams."""
+def tokenize(text: str, *, query: bool = False) -> list[str]:
+    """Search tokens: jieba words (search mode, no HMM, stopwords dropped) plus CJK character bigrams.
+
+    For a query, synonyms are appended and bigrams are taken only inside the runs of text between stopwords,
+    so "要办什么证" adds no "什么" or "么证"; documents keep every bigram.
+    """
     clean = normalise(text)
-    words = [
-        word for word in _segmenter().cut_for_search(clean, HMM=False)
-        if word.strip() and _WORD.match(word) and word not in STOPWORDS
-    ]
-    if expand_synonyms:
-        words += [synonym for word in list(words) for synonym in SYNONYMS.get(word, ())]
+    segmenter = _segmenter()
+    words: list[str] = []
+    runs: list[str] = [""]
+    for segment in segmenter.cut(clean, HMM=False):
+        if segment in STOPWORDS or not _WORD.match(segment):
+            runs.append("")
+            continue
+        runs[-1] += segment
+        words.extend(part for part in segmenter.cut_for_search(segment, HMM=False) if part.strip())
+    if query:
+        synonyms = [synonym for word in words for synonym in SYNONYMS.get(word, ())]
+        words += [part for synonym in synonyms for part in segmenter.cut_for_search(synonym, HMM=False)]
+        runs += synonyms
+    else:
+        runs = [clean]
     bigrams = [
-        BIGRAM_PREFIX + run[i : i + 2] for run in _CJK_RUN.findall(clean) for i in range(len(run) - 1)
+        BIGRAM_PREFIX + chunk[i : i + 2]
+        for run in runs
+        for chunk in _CJK_RUN.findall(run)
+        for i in range(len(chunk) - 1)
     ]
-    return words + bigrams
+    tokens = words + bigrams
+    return list(dict.fromkeys(tokens)) if query else tokens
 
 
 @dataclass(frozen=True)
@@ -134,7 +151,7 @@ class ServiceIndex:
         if not self.services:
             return np.zeros(0)
         vocab = self._bm25.vocab_dict
-        ids = [vocab[token] for token in tokenize(query, expand_synonyms=True) if token in vocab]
+        ids = [vocab[token] for token in tokenize(query, query=True) if token in vocab]
         if not ids:
             return np.zeros(len(self.services))
         return np.asarray(self._bm25.get_scores(ids), dtype=float)
