@@ -30,39 +30,55 @@ def parse_service(data: dict[str, Any]) -> Service:
         raise ValidationFailedError(f"{field}: {message}") from None
 
 
+def _new_version_rows(
+    session: Session, *, services: list[Service], actor: str | None, action: str
+) -> list[ServiceVersion]:
+    """Add each service as the new current version of its code (one round trip per step, not per service)."""
+    codes = sorted({service.code for service in services})
+    latest: dict[str, int] = {}
+    for start in range(0, len(codes), 500):
+        chunk = codes[start : start + 500]
+        latest.update(
+            session.execute(
+                select(ServiceVersion.code, func.max(ServiceVersion.version))
+                .where(ServiceVersion.code.in_(chunk))
+                .group_by(ServiceVersion.code)
+            ).tuples().all()
+        )
+        session.execute(
+            update(ServiceVersion)
+            .where(ServiceVersion.code.in_(chunk), ServiceVersion.is_current.is_(True))
+            .values(is_current=False)
+        )
+    last_position = {service.code: position for position, service in enumerate(services)}
+    rows: list[ServiceVersion] = []
+    for position, service in enumerate(services):
+        version = latest.get(service.code, 0) + 1
+        latest[service.code] = version
+        stored = service.model_copy(update={"version": version})
+        rows.append(
+            ServiceVersion(
+                code=service.code, version=version, department=service.department, name=service.name,
+                data=stored.model_dump(mode="json"), created_by=actor,
+                is_current=last_position[service.code] == position,
+            )
+        )
+        session.add(
+            AuditLog(
+                actor=actor or "system", action=action, target=f"service:{service.code}",
+                department=service.department, detail={"version": version},
+            )
+        )
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def store_service_version(
     session: Session, *, service: Service, actor: str | None, action: str = "service_version_created"
 ) -> ServiceVersion:
     """Store ``service`` as the new current version of its code (version = latest + 1) and audit it."""
-    latest = session.scalar(select(func.max(ServiceVersion.version)).where(ServiceVersion.code == service.code))
-    version = (latest or 0) + 1
-    session.execute(
-        update(ServiceVersion)
-        .where(ServiceVersion.code == service.code, ServiceVersion.is_current.is_(True))
-        .values(is_current=False)
-    )
-    stored = service.model_copy(update={"version": version})
-    row = ServiceVersion(
-        code=service.code,
-        version=version,
-        department=service.department,
-        name=service.name,
-        data=stored.model_dump(mode="json"),
-        created_by=actor,
-        is_current=True,
-    )
-    session.add(row)
-    session.add(
-        AuditLog(
-            actor=actor or "system",
-            action=action,
-            target=f"service:{service.code}",
-            department=service.department,
-            detail={"version": version},
-        )
-    )
-    session.flush()
-    return row
+    return _new_version_rows(session, services=[service], actor=actor, action=action)[0]
 
 
 def edit_service(session: Session, *, code: str, changes: dict[str, Any], actor: str) -> ServiceVersion:
@@ -88,11 +104,7 @@ def list_audit(session: Session, *, departments: Iterable[str] | None = None, li
 
 def store_services(session: Session, *, services: Iterable[Service], actor: str | None) -> int:
     """Store each service as a new version; returns how many were stored."""
-    count = 0
-    for service in services:
-        store_service_version(session, service=service, actor=actor, action="service_imported")
-        count += 1
-    return count
+    return len(_new_version_rows(session, services=list(services), actor=actor, action="service_imported"))
 
 
 def get_service_version(session: Session, *, code: str, version: int | None = None) -> ServiceVersion:

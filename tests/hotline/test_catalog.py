@@ -82,3 +82,14 @@ def test_departments_and_listing(catalog: sessionmaker[Session]) -> None:
         departments = dict(list_departments(session))
         assert sum(departments.values()) == len(demo)
         assert {row.department for row in list_current_services(session, department="民政局")} == {"民政局"}
+
+
+def test_code_repeated_in_one_batch_gets_two_versions(session_factory: sessionmaker[Session]) -> None:
+    service = load_demo_catalog()[0]
+    renamed = service.model_copy(update={"name": "改名"})
+    with session_scope(session_factory) as session:
+        assert store_services(session, services=[service, renamed], actor="import") == 2
+    with session_scope(session_factory) as session:
+        current = get_service_version(session, code=service.code)
+        assert (current.version, current.name) == (2, "改名")
+        assert not get_service_version(session, code=service.code, version=1).is_current
