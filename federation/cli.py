@@ -1,6 +1,168 @@
 """`hotline federation ...` and `hotline intent ...`: federated training and intent prediction."""
 
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(help="联邦学习 Federated intent model training.", no_args_is_help=True)
 intent_app = typer.Typer(help="意图识别 Intent prediction.", no_args_is_help=True)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"错误 error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command("simulate")
+def simulate(
+    data: Path = typer.Option(..., "--data", help="UTF-8 CSV with text and label columns."),
+    text_columns: str = typer.Option("text", "--text-columns", help="Comma-separated text columns, joined with a space."),
+    label_column: str = typer.Option("label", "--label-column"),
+    departments: int = typer.Option(5, "--departments", min=1, help="Number of simulated departments (SuperNodes)."),
+    partition: str = typer.Option("by-label", "--partition", help="by-label[:SHARE] | dirichlet:ALPHA | iid"),
+    rounds: int = typer.Option(10, "--rounds", min=1),
+    strategy: str = typer.Option("classwise", "--strategy", help="fedavg | classwise | fedprox | median | trimmed | classwise-trimmed | krum"),
+    out: Path = typer.Option(..., "--out", help="Directory for model.npz, model.json and metrics.json."),
+    seed: int = typer.Option(0, "--seed"),
+    test_fraction: float = typer.Option(0.2, "--test-fraction", help="Stratified held-out share for the metrics."),
+    dp_noise: float = typer.Option(0.0, "--dp-noise", help="Record-level DP-SGD noise multiplier (0 = off)."),
+    client_dp_noise: float = typer.Option(0.0, "--client-dp-noise", help="Client-level DP noise multiplier (0 = off)."),
+    state_dir: Path | None = typer.Option(None, "--state-dir", help="Departments' ledgers and egress logs (default OUT/state)."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show Flower's and Ray's log."),
+) -> None:
+    """Train with Flower's simulation engine on a CSV split into departments; write the model and metrics."""
+    from federation.data import DataFileError, parse_partition, partition_indices, read_labelled_csv, stratified_split, write_labelled_csv
+    from federation.settings import FederationSettings
+    from federation.simulation import run_federated_simulation
+    from federation.strategies import STRATEGY_NAMES
+
+    if strategy not in STRATEGY_NAMES:
+        _fail(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGY_NAMES)}")
+    if not 0 < test_fraction < 1:
+        _fail("--test-fraction must be between 0 and 1")
+    try:
+        spec = parse_partition(partition)
+        rows = read_labelled_csv(data, text_columns=[c.strip() for c in text_columns.split(",") if c.strip()], label_column=label_column)
+    except DataFileError as exc:
+        _fail(str(exc))
+    labels = sorted(set(rows.labels))
+    if len(labels) < 2:
+        _fail(f"{data}: need at least two distinct labels in {label_column!r}")
+    bad = [lab for lab in labels if "," in lab]
+    if bad:
+        _fail(f"labels must not contain commas: {bad[0]!r}")
+    train_idx, test_idx = stratified_split(rows.labels, test_fraction=test_fraction, seed=seed)
+    train = rows.subset(train_idx)
+    parts = [train.subset(ix) for ix in partition_indices(train.labels, departments, spec, seed=seed)]
+    empty = [i for i, p in enumerate(parts) if len(p) == 0]
+    if empty:
+        _fail(f"department(s) {', '.join(map(str, empty))} got no messages; use fewer departments or another partition")
+    out.mkdir(parents=True, exist_ok=True)
+    test_path = write_labelled_csv(out / "test.csv", rows.subset(test_idx))
+    run_config = {
+        "labels": ",".join(labels),
+        "request-types": "none",
+        "num-server-rounds": rounds,
+        "strategy": strategy,
+        "seed": seed,
+        "eval-data-path": str(test_path),
+        "dp-noise-multiplier": dp_noise,
+        "client-dp-noise-multiplier": client_dp_noise,
+    }
+    settings = FederationSettings()
+    try:
+        metrics = run_federated_simulation(parts, out_dir=out, run_config=run_config, state_dir=state_dir, num_cpus=settings.simulation_num_cpus, verbose=verbose)
+    except RuntimeError as exc:
+        _fail(str(exc))
+    final = metrics.get("final_central", {})
+    typer.echo(
+        json.dumps(
+            {"out": str(out), "macro_f1": final.get("macro-f1"), "accuracy": final.get("accuracy"), "rounds": rounds, "strategy": strategy, "departments": departments},
+            ensure_ascii=False,
+        )
+    )
+
+
+@app.command("ledger")
+def ledger(
+    state_dir: Path = typer.Option(..., "--state-dir", help="A department's state dir, or a folder of them."),
+) -> None:
+    """Show each department's privacy ledger: ε per citizen record at δ, rounds and runs (JSON lines)."""
+    from federation.privacy import LEDGER_FILE, PrivacyLedger
+
+    if not state_dir.is_dir():
+        _fail(f"state dir not found: {state_dir}")
+    files = [state_dir / LEDGER_FILE] if (state_dir / LEDGER_FILE).is_file() else sorted(state_dir.glob(f"*/{LEDGER_FILE}"))
+    if not files:
+        _fail(f"no {LEDGER_FILE} under {state_dir}")
+    for path in files:
+        try:
+            summary = PrivacyLedger(path, department_id=path.parent.name).summary()
+        except (ValueError, KeyError, TypeError) as exc:
+            _fail(f"{path}: unreadable ledger ({exc})")
+        summary.pop("releases")
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@app.command("bootstrap")
+def bootstrap(
+    out: Path = typer.Option(..., "--out", help="Directory for the first model."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Train the product's first intent model from seeded synthetic requests."""
+    from federation.synthetic import bootstrap_model
+
+    model = bootstrap_model(out, seed=seed)
+    typer.echo(json.dumps({"out": str(out), **{k: v for k, v in model.metadata.items()}}, ensure_ascii=False))
+
+
+@intent_app.command("predict")
+def predict(
+    model_dir: Path = typer.Option(..., "--model", help="Directory with model.npz and model.json."),
+) -> None:
+    """Read JSON lines {"text": ...} on stdin; write {"label": ..., "score": ...} per line, in order."""
+    from federation.model import IntentModel, ModelFileError
+    from federation.settings import FederationSettings
+
+    try:
+        model = IntentModel.load(model_dir)
+    except ModelFileError as exc:
+        _fail(str(exc))
+    batch_size = FederationSettings().predict_batch_size
+    pending: list[tuple[int, str]] = []
+    outputs: dict[int, dict[str, object]] = {}
+    next_out = 0
+
+    def flush() -> None:
+        nonlocal next_out
+        if pending:
+            for (i, _), pred in zip(pending, model.predict([t for _, t in pending]), strict=True):
+                row: dict[str, object] = {"label": pred.label, "score": round(pred.score, 6), "out_of_scope": pred.out_of_scope}
+                if pred.department:
+                    row["department"] = pred.department
+                if pred.request_type:
+                    row["request_type"] = pred.request_type
+                outputs[i] = row
+            pending.clear()
+        while next_out in outputs:
+            sys.stdout.write(json.dumps(outputs.pop(next_out), ensure_ascii=False) + "\n")
+            next_out += 1
+        sys.stdout.flush()
+
+    for lineno, line in enumerate(sys.stdin):
+        try:
+            obj = json.loads(line)
+            text = obj.get("text") if isinstance(obj, dict) else None
+            if not isinstance(text, str):
+                raise ValueError('expected an object with a string "text"')
+            pending.append((lineno, text))
+        except ValueError as exc:
+            reason = "invalid JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
+            outputs[lineno] = {"error": "bad_input_line", "line": lineno + 1, "detail": reason}
+        if len(pending) >= batch_size:
+            flush()
+    flush()

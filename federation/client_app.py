@@ -7,10 +7,11 @@ Run config: `[tool.flwr.app.config]` (see `federation.task.DEFAULT_RUN_CONFIG`).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from flwr.clientapp import ClientApp
+from flwr.clientapp.typing import Mod
 from flwr.clientapp.mod import fixedclipping_mod
 from flwr.app import ArrayRecord, Context, Message, MessageType, MetricRecord, RecordDict
 from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
@@ -42,10 +43,10 @@ def _setup(msg: Message, context: Context, overrides: Mapping[str, object]) -> t
     return config, dept, model, _LOCAL_CACHE[key]
 
 
-def build_client_app(overrides: Mapping[str, object] | None = None) -> ClientApp:
+def build_client_app(overrides: Mapping[str, object] | None = None, *, extra_mods: Sequence[Mod] = ()) -> ClientApp:
     """A ClientApp; `overrides` are run-config values (the simulation engine has no run config of its own)."""
     extra = dict(overrides or {})
-    app = ClientApp(mods=[optional_fixedclipping_mod])
+    app = ClientApp(mods=[*extra_mods, optional_fixedclipping_mod])
 
     @app.train()
     def train(msg: Message, context: Context) -> Message:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from federation.data import LabelledTexts, write_labelled_csv
@@ -28,12 +28,14 @@ def run_federated_simulation(
     run_config: Mapping[str, object] | None = None,
     state_dir: str | Path | None = None,
     num_cpus: int = 2,
+    client_mods: Sequence[Callable[..., object]] = (),
     verbose: bool = False,
 ) -> dict[str, object]:
     """Train with `flwr.simulation.run_simulation` (Ray backend); returns the metrics the server wrote.
 
     The model lands in `out_dir` (`model.npz`, `model.json`, `metrics.json`, `rounds.jsonl`); each
     department's ledger and egress log go to `state_dir/department-<i>/` (default `out_dir/state`).
+    `client_mods` are extra Flower mods run on every department (benchmarks use one to simulate attacks).
     Deterministic for a given `seed` in `run_config` up to floating-point summation order.
     """
     from flwr.simulation import run_simulation
@@ -59,7 +61,7 @@ def run_federated_simulation(
         logging.getLogger("flwr").setLevel(logging.WARNING)
     run_simulation(
         server_app=build_server_app(config),
-        client_app=build_client_app(config),
+        client_app=build_client_app(config, extra_mods=client_mods),
         num_supernodes=len(partitions),
         backend_config={
             "client_resources": {"num_cpus": 1, "num_gpus": 0.0},

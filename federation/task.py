@@ -25,10 +25,11 @@ ROUNDS_FILE = "rounds.jsonl"
 METRICS_FILE = "metrics.json"
 
 DEFAULT_RUN_CONFIG: dict[str, object] = {
-    "num-server-rounds": 5,
+    "num-server-rounds": 10,
     "strategy": "classwise",
-    "local-epochs": 2,
-    "learning-rate": 0.1,
+    "local-epochs": 5,
+    "learning-rate": 10.0,
+    "optimizer": "sgd",
     "batch-size": 32,
     "min-nodes": 3,
     "round-timeout-s": 120,
@@ -252,6 +253,7 @@ def train_department(
         batch_size=config.int("batch-size"),
         prox_mu=prox_mu,
         dp=dp,
+        optimizer=config.str("optimizer"),
         seed=seed,
     )
     epsilon = ledger.record(release)
