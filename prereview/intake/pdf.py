@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-import prereview
 from prereview.intake import findings
 from prereview.pages import Page, TextLine
 from prereview.report import Finding
@@ -36,13 +35,13 @@ class DecodedPdf:
     findings: list[Finding] = field(default_factory=list)
 
 
+_WORKER = Path(__file__).resolve().with_name("pdf_worker.py")
+
+
 def _worker_env() -> dict[str, str]:
-    """A small environment: the package importable, numeric libraries single-threaded."""
-    package_root = str(Path(prereview.__file__).resolve().parent.parent)
+    """A small environment: numeric libraries single-threaded, nothing else inherited."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": package_root,
-        "PYTHONDONTWRITEBYTECODE": "1",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "LC_ALL": "C.UTF-8",
@@ -79,7 +78,7 @@ def decode_pdf(*, name: str, data: bytes, settings: PrereviewSettings) -> Decode
         started = time.monotonic()
         with (workdir / "stderr.txt").open("wb") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "prereview.intake.pdf_worker", str(workdir)],
+                [sys.executable, "-I", str(_WORKER), str(workdir)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,

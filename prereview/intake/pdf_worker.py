@@ -1,14 +1,16 @@
-"""The PDF worker: runs as ``python -m prereview.intake.pdf_worker WORKDIR`` under resource limits.
+"""The PDF worker: runs as ``python -I .../pdf_worker.py WORKDIR`` under resource limits.
 
 Untrusted PDFs are parsed here, never in the calling process. The worker reads ``input.pdf`` and
 ``config.json`` from WORKDIR and appends one JSON event per line to ``manifest.jsonl``; page
 images go to ``page-NNNN.npy`` (BGR uint8, written before the event that names them). No pickle
 crosses the process boundary. The caller enforces the wall-clock limit; this process enforces
-its own address-space and CPU limits and a per-page watchdog.
+its own address-space and CPU limits and a per-page watchdog. It runs in isolated mode (-I) and
+imports nothing from this project, only numpy, pypdf and pypdfium2, so it starts fast.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
@@ -16,12 +18,30 @@ import resource
 import sys
 import threading
 import time
+import unicodedata
 import zlib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
 EXIT_PAGE_TIMEOUT = 3
 MANIFEST = "manifest.jsonl"
+# PDF 1.7 (ISO 32000-1, annex C) caps page sides at 14 400 user units (200 inches).
+MAX_PAGE_SIDE_PT = 14_400.0
+# A page is "scanned" when its images cover at least this share of it.
+SCANNED_COVERAGE = 0.6
+# One image this large and alone on the page is taken at its native resolution instead of rendered.
+FULL_PAGE_COVERAGE = 0.9
+# Pages with more objects than this are classified from the first ones only.
+MAX_OBJECTS_INSPECTED = 20_000
+# A text layer is usable when at least this many characters are letters, digits or CJK ideographs...
+MIN_GOOD_CHARS = 4
+# ...and they make up at least this share of the non-space characters (the rest is U+FFFD, private use, controls).
+MIN_GOOD_SHARE = 0.6
+PASSWORD_ERRORS = {pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY}
 
 
 class Manifest:
@@ -159,6 +179,214 @@ def prescan(path: Path, config: dict[str, Any], manifest: Manifest) -> tuple[boo
     return True, password
 
 
+def process_document(
+    *, path: Path, password: str | None, config: dict[str, Any], manifest: Manifest, watchdog: Watchdog
+) -> None:
+    """Open the document with PDFium and emit one page event (or finding) per page up to max_pages."""
+    try:
+        pdf = pdfium.PdfDocument(path, password=password)
+    except pdfium.PdfiumError as exc:
+        code = "encrypted" if getattr(exc, "err_code", None) in PASSWORD_ERRORS else "broken"
+        manifest.finding(code, f"PDFium: {exc}")
+        return
+    page_count = len(pdf)
+    manifest.event("document", pages=page_count)
+    max_pages = int(config["max_pages"])
+    if page_count > max_pages:
+        manifest.finding("too_many_pages", f"{page_count} pages", page=page_count)
+    try:
+        pdf.init_forms()
+    except pdfium.PdfiumError:
+        pass  # without a form environment, filled-in fields render from their appearance streams only
+    pixels_left = int(config["max_pixels_per_file"])
+    for index in range(min(page_count, max_pages)):
+        number = index + 1
+        watchdog.start_page(number)
+        try:
+            pixels_left -= _process_page(pdf=pdf, index=index, config=config, manifest=manifest, pixels_left=pixels_left)
+        except pdfium.PdfiumError as exc:
+            manifest.finding("unreadable_page", f"PDFium: {exc}", page=number)
+        finally:
+            watchdog.end_page()
+
+
+def _process_page(*, pdf: pdfium.PdfDocument, index: int, config: dict[str, Any], manifest: Manifest, pixels_left: int) -> int:
+    """Classify, extract and render one page; returns the pixels it used from the file's budget."""
+    number = index + 1
+    page = pdf[index]
+    width_pt, height_pt = page.get_size()
+    if not (math.isfinite(width_pt) and math.isfinite(height_pt)) or width_pt < 1 or height_pt < 1:
+        manifest.finding("unreadable_page", f"page size {width_pt}x{height_pt} pt is empty", page=number)
+        return 0
+    if max(width_pt, height_pt) > MAX_PAGE_SIDE_PT:
+        manifest.finding(
+            "image_too_large", f"page size {width_pt:.0f}x{height_pt:.0f} pt > {MAX_PAGE_SIDE_PT:.0f} pt", page=number
+        )
+        return 0
+    render_dpi = float(config["render_dpi"])
+    text_objects, image_cover, single_image = _inspect_objects(page, width_pt * height_pt)
+    textpage = page.get_textpage()
+    has_chars = textpage.count_chars() > 0
+    lines: list[dict[str, Any]] = []
+    if text_objects or has_chars:
+        lines = _text_lines(page, textpage, width_pt, height_pt, render_dpi / 72.0)
+        content = "text_layer" if _usable(lines) else "text_unextractable"
+    elif image_cover >= SCANNED_COVERAGE:
+        content = "scanned"
+    else:
+        content = "no_text"
+
+    if content == "text_layer":
+        image, dpi = _render(page, width_pt, height_pt, float(config["preview_dpi"]), config, pixels_left)
+        source, text_dpi = "pdf_text", render_dpi
+    else:
+        lines, text_dpi, source = [], None, "pdf_scan"
+        image = dpi = None
+        if content == "scanned" and single_image is not None and page.get_rotation() == 0:
+            image, dpi = _native_image(single_image, width_pt, config, pixels_left)
+        if image is None:
+            image, dpi = _render(page, width_pt, height_pt, render_dpi, config, pixels_left)
+    if image is None:
+        manifest.finding("image_too_large", "page does not fit max_pixels_per_file", page=number)
+        return 0
+    image_name = f"page-{number:04d}.npy"
+    np.save(Path(config["workdir"]) / image_name, image, allow_pickle=False)
+    manifest.event(
+        "page",
+        number=number,
+        source=source,
+        content=content,
+        image=image_name,
+        dpi=dpi,
+        text_dpi=text_dpi,
+        lines=lines,
+    )
+    return int(image.shape[0] * image.shape[1])
+
+
+def _inspect_objects(page: pdfium.PdfPage, page_area: float) -> tuple[int, float, pdfium.PdfImage | None]:
+    """(text objects, share of the page covered by images, the one full-page image if that is all there is)."""
+    text_objects = 0
+    images: list[tuple[pdfium.PdfImage, float]] = []
+    for seen, obj in enumerate(page.get_objects(max_depth=4)):
+        if seen >= MAX_OBJECTS_INSPECTED:
+            break
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            text_objects += 1
+        elif obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            left, bottom, right, top = obj.get_bounds()
+            images.append((obj, max(0.0, right - left) * max(0.0, top - bottom)))
+    cover = min(1.0, sum(area for _, area in images) / page_area) if page_area > 0 else 0.0
+    single = None
+    if len(images) == 1 and text_objects == 0 and images[0][1] / page_area >= FULL_PAGE_COVERAGE and obj_level(images[0][0]) == 0:
+        single = images[0][0]
+    return text_objects, cover, single
+
+
+def obj_level(obj: pdfium.PdfObject) -> int:
+    """Nesting depth of a page object (0: directly on the page, not inside a form XObject)."""
+    return int(getattr(obj, "level", 0))
+
+
+def _usable(lines: list[dict[str, Any]]) -> bool:
+    """Whether extracted text looks like real text rather than unmapped glyph codes."""
+    good = bad = 0
+    for line in lines:
+        for char in line["text"]:
+            if char.isspace():
+                continue
+            category = unicodedata.category(char)
+            if char == "\ufffd" or category in ("Co", "Cn", "Cc", "Cs"):
+                bad += 1
+            elif category[0] in ("L", "N"):
+                good += 1
+    return good >= MIN_GOOD_CHARS and good / max(1, good + bad) >= MIN_GOOD_SHARE
+
+
+def _text_lines(
+    page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, width_pt: float, height_pt: float, scale: float
+) -> list[dict[str, Any]]:
+    """Text rectangles of the page as lines with bboxes in pixels at ``scale`` (pixels per point)."""
+    size_x = max(1, round(width_pt * scale))
+    size_y = max(1, round(height_pt * scale))
+    lines = []
+    for rect_index in range(textpage.count_rects()):
+        left, bottom, right, top = textpage.get_rect(rect_index)
+        text = " ".join(textpage.get_text_bounded(left, bottom, right, top).split())
+        if not text:
+            continue
+        x0, y0 = _to_device(page, size_x, size_y, left, top)
+        x1, y1 = _to_device(page, size_x, size_y, right, bottom)
+        lines.append({"text": text, "bbox": [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]})
+    return lines
+
+
+def _to_device(page: pdfium.PdfPage, size_x: int, size_y: int, x: float, y: float) -> tuple[float, float]:
+    """A point in PDF user space to pixels of a rendering of the page (its /Rotate and crop box applied)."""
+    device_x, device_y = ctypes.c_int(), ctypes.c_int()
+    pdfium_c.FPDF_PageToDevice(page, 0, 0, size_x, size_y, 0, x, y, device_x, device_y)
+    return float(device_x.value), float(device_y.value)
+
+
+def _fit_scale(width_pt: float, height_pt: float, dpi: float, config: dict[str, Any], pixels_left: int) -> float | None:
+    """Pixels per point at ``dpi``, reduced so the rendering respects the side and pixel limits."""
+    scale = dpi / 72.0
+    max_side = float(config["max_image_side_px"])
+    max_pixels = float(min(int(config["max_pixels_per_page"]), pixels_left))
+    scale = min(scale, max_side / max(width_pt, height_pt))
+    if width_pt * height_pt * scale * scale > max_pixels:
+        scale = math.sqrt(max_pixels / (width_pt * height_pt))
+    if width_pt * scale < 1 or height_pt * scale < 1:
+        return None
+    return scale
+
+
+def _render(
+    page: pdfium.PdfPage, width_pt: float, height_pt: float, dpi: float, config: dict[str, Any], pixels_left: int
+) -> tuple[np.ndarray | None, float | None]:
+    """The page rendered as BGR at ``dpi`` (or less, to stay within the limits), and the dpi used."""
+    scale = _fit_scale(width_pt, height_pt, dpi, config, pixels_left)
+    if scale is None:
+        return None, None
+    bitmap = page.render(
+        scale=scale, fill_color=(255, 255, 255, 255), rev_byteorder=False, prefer_bgrx=False, may_draw_forms=True
+    )
+    image = np.ascontiguousarray(bitmap.to_numpy()[:, :, :3])
+    return image, scale * 72.0
+
+
+def _native_image(
+    image_obj: pdfium.PdfImage, width_pt: float, config: dict[str, Any], pixels_left: int
+) -> tuple[np.ndarray | None, float | None]:
+    """A full-page scan at its own resolution, when it is within the limits and plainly placed."""
+    try:
+        px_width, px_height = image_obj.get_px_size()
+        a, b, c, d, _e, _f = image_obj.get_matrix().get()
+        metadata = image_obj.get_metadata()
+    except pdfium.PdfiumError:
+        return None, None
+    if b != 0 or c != 0 or a <= 0 or d <= 0 or metadata.bits_per_pixel < 8:
+        return None, None  # rotated, flipped or a 1-bit stencil: rendering gets it right
+    pixels = px_width * px_height
+    if (
+        not 0 < pixels <= min(int(config["max_pixels_per_page"]), pixels_left)
+        or max(px_width, px_height) > int(config["max_image_side_px"])
+    ):
+        return None, None
+    try:
+        bitmap = image_obj.get_bitmap(render=False)
+    except pdfium.PdfiumError:
+        return None, None
+    array = bitmap.to_numpy()
+    if array.ndim == 2:
+        image = np.repeat(array[:, :, None], 3, axis=2)
+    elif bitmap.rev_byteorder:
+        image = np.ascontiguousarray(array[:, :, 2::-1])
+    else:
+        image = np.ascontiguousarray(array[:, :, :3])
+    return image, px_width / (width_pt / 72.0)
+
+
 def main(argv: list[str]) -> int:
     """Process WORKDIR/input.pdf as described in the module docstring."""
     workdir = Path(argv[1])
@@ -167,8 +395,6 @@ def main(argv: list[str]) -> int:
     config["workdir"] = str(workdir)
     manifest = Manifest(workdir / MANIFEST)
     try:
-        from prereview.intake.pdf_pages import process_document
-
         path = workdir / "input.pdf"
         go_on, password = prescan(path, config, manifest)
         if go_on:
