@@ -125,8 +125,8 @@ class SearchHit:
 def service_text(service: Service) -> list[str]:
     """The text of a service that search looks at, name and aliases weighted above the rest."""
     return [
-        *([service.name] * 3),
-        *[alias for alias in service.aliases for _ in range(2)],
+        *([service.name] * 4),
+        *[alias for alias in service.aliases for _ in range(3)],
         service.department,
         *[material.name for material in service.materials],
         *service.applicant_types,
