@@ -1,0 +1,1 @@
+"""Minimal Flower app the deployment tests run on real SuperLink/SuperNode processes."""
