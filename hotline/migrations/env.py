@@ -3,8 +3,10 @@
 from alembic import context
 from sqlalchemy import create_engine
 
-import hotline.models  # noqa: F401  (registers every table on Base.metadata)
 from hotline.db.base import Base
+from hotline.db.registry import import_all_models
+
+import_all_models()
 
 config = context.config
 target_metadata = Base.metadata
