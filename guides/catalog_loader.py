@@ -132,6 +132,8 @@ def load_catalog(path: str | Path) -> list[Service]:
     root = Path(path)
     if root.is_dir():
         files = sorted([*root.glob("*.yaml"), *root.glob("*.yml")])
+        if not files:
+            raise CatalogError("folder holds no *.yaml catalog files", file=str(root))
     elif root.is_file():
         files = [root]
     else:

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-import bm25s
 import jieba
 import numpy as np
 from opencc import OpenCC
@@ -137,6 +136,9 @@ class ServiceIndex:
     """A BM25 index over service names, aliases, departments and material names."""
 
     def __init__(self, services: Iterable[Service]) -> None:
+        # bm25s pulls in scipy (~0.3 s); importing it here keeps `import guides` cheap for the CLI and prereview.
+        import bm25s
+
         self.services: list[Service] = list(services)
         self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
         corpus = [tokenize(" ".join(service_text(service))) or [""] for service in self.services]

@@ -162,6 +162,17 @@ def test_yaml_syntax_error_and_wrong_shape(tmp_path):
         load_catalog(write(tmp_path, "d.yaml", "services: 3\n"))
     with pytest.raises(CatalogError, match="no such catalog"):
         load_catalog(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CatalogError, match="no \\*.yaml catalog files"):
+        load_catalog(tmp_path / "empty")
+
+
+def test_misspelt_material_key_points_at_it(tmp_path):
+    path = write(tmp_path, "bad.yaml", GOOD.replace("        name: 身份证\n", "        name: 身份证\n        sorce: 公安局\n"))
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(path)
+    assert (caught.value.line, caught.value.field) == (10, "services[0].materials.0.sorce")
+    assert str(caught.value).endswith("unknown field")
 
 
 def test_new_version_revalidates(demo):
