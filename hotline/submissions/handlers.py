@@ -1,0 +1,121 @@
+"""The pre-review job: run the reviewer on a submission's files and store report, verdict and page previews."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from guides import Service
+from hotline.db import session_scope
+from hotline.db.base import utcnow
+from hotline.jobs import JobContext, JobHandler, PermanentJobError
+from hotline.models import ServiceVersion
+from hotline.settings import HotlineSettings
+from hotline.submissions.models import Submission, SubmissionStatus
+from hotline.submissions.previews import render_previews
+from hotline.submissions.review import PipelineReviewer, Reviewer, ReviewerUnavailableError
+from hotline.submissions.service import JOB_KIND
+from hotline.submissions.settings import SubmissionSettings
+from hotline.submissions.storage import BlobStore
+from prereview.settings import PrereviewSettings
+
+logger = logging.getLogger("hotline.submissions")
+
+VERDICT_STATUS = {
+    "pass": SubmissionStatus.passed.value,
+    "needs_fix": SubmissionStatus.needs_fix.value,
+    "needs_review": SubmissionStatus.needs_review.value,
+}
+FAILED_MESSAGE = "预审暂时无法完成，工作人员将人工审核您的材料。/ Automatic pre-review failed; staff will review it."
+
+
+def blob_store(settings: HotlineSettings) -> BlobStore:
+    """Where submission files and previews are kept: ``data_dir/submissions``."""
+    return BlobStore(settings.data_dir / "submissions")
+
+
+class PrereviewJob:
+    """Handler of ``prereview_submission`` jobs."""
+
+    def __init__(
+        self,
+        *,
+        reviewer: Reviewer,
+        store: BlobStore,
+        submission_settings: SubmissionSettings,
+        prereview_settings: PrereviewSettings,
+    ) -> None:
+        self.reviewer = reviewer
+        self.store = store
+        self.submission_settings = submission_settings
+        self.prereview_settings = prereview_settings
+
+    def __call__(self, context: JobContext) -> None:
+        submission_id = int(context.payload["submission_id"])
+        with session_scope(context.session_factory) as session:
+            submission = session.get(Submission, submission_id)
+            if submission is None:
+                raise PermanentJobError(f"submission {submission_id} no longer exists")
+            if submission.status not in (SubmissionStatus.queued.value, SubmissionStatus.processing.value):
+                return  # already reviewed (e.g. a retry after the result was stored)
+            submission.status = SubmissionStatus.processing.value
+            submission.updated_at = utcnow()
+            row = session.get(ServiceVersion, submission.service_version_id)
+            assert row is not None  # a foreign key guarantees it
+            service = Service.model_validate(row.data)
+            files = [(stored.name, self.store.read(stored.sha256)) for stored in submission.files]
+            form, facts, application_date = dict(submission.form), dict(submission.facts), submission.application_date
+        try:
+            pages = render_previews(
+                files=files, store=self.store, max_side_px=self.submission_settings.preview_max_side_px,
+                jpeg_quality=self.submission_settings.preview_jpeg_quality, prereview_settings=self.prereview_settings,
+            )
+            report = self.reviewer.check(
+                service=service, files=files, form=form, facts=facts, application_date=application_date
+            )
+        except ReviewerUnavailableError as exc:
+            self._fail(context.session_factory, submission_id, str(exc))
+            raise PermanentJobError(str(exc)) from exc
+        except Exception as exc:
+            if context.attempt >= context.max_attempts:
+                self._fail(context.session_factory, submission_id, f"{type(exc).__name__}: {exc}")
+            raise
+        with session_scope(context.session_factory) as session:
+            submission = session.get(Submission, submission_id)
+            if submission is None:
+                raise PermanentJobError(f"submission {submission_id} no longer exists")
+            submission.report = report.to_json_dict()
+            submission.verdict = report.verdict
+            submission.status = VERDICT_STATUS[report.verdict]
+            submission.pages = pages
+            submission.error = None
+            submission.updated_at = utcnow()
+
+    @staticmethod
+    def _fail(factory: sessionmaker[Session], submission_id: int, error: str) -> None:
+        logger.warning("pre-review of submission %s failed for good: %s", submission_id, error)
+        with session_scope(factory) as session:
+            submission = session.get(Submission, submission_id)
+            if submission is not None:
+                submission.status = SubmissionStatus.failed.value
+                submission.error = error
+                submission.updated_at = utcnow()
+
+
+def create_handlers(
+    settings: HotlineSettings,
+    *,
+    reviewer: Reviewer | None = None,
+    submission_settings: SubmissionSettings | None = None,
+    prereview_settings: PrereviewSettings | None = None,
+) -> dict[str, JobHandler]:
+    """Every job handler of the application, keyed by job kind."""
+    return {
+        JOB_KIND: PrereviewJob(
+            reviewer=reviewer or PipelineReviewer(),
+            store=blob_store(settings),
+            submission_settings=submission_settings or SubmissionSettings(),
+            prereview_settings=prereview_settings or PrereviewSettings(),
+        )
+    }

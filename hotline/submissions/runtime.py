@@ -1,0 +1,94 @@
+"""What the submission routes need at run time, built in the app's lifespan: store, queue, in-app workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import PackageLoader
+
+from guides.rendering import create_environment
+from hotline.errors import HotlineError
+from hotline.jobs import JobQueue, JobSettings, WorkerPool, create_queue
+from hotline.settings import HotlineSettings
+from hotline.submissions.handlers import blob_store, create_handlers
+from hotline.submissions.review import PipelineReviewer, Reviewer
+from hotline.submissions.settings import SubmissionSettings
+from hotline.submissions.storage import BlobStore
+from hotline.web.templating import GUIDES_STATIC_URL
+
+
+@dataclass
+class SubmissionRuntime:
+    """Per-app state of the submission flow."""
+
+    settings: SubmissionSettings
+    job_settings: JobSettings
+    store: BlobStore
+    queue: JobQueue
+    reviewer: Reviewer
+    pool: WorkerPool | None
+
+
+class RuntimeNotStartedError(HotlineError):
+    """The app was used without running its lifespan (the submission workers are not up)."""
+
+    code = "service_unavailable"
+    status_code = 503
+
+
+@asynccontextmanager
+async def submissions_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the runtime; ``app.state`` may carry ``submission_settings``, ``job_settings`` and ``reviewer`` to override."""
+    settings: HotlineSettings = app.state.settings
+    submission_settings = getattr(app.state, "submission_settings", None) or SubmissionSettings()
+    job_settings = getattr(app.state, "job_settings", None) or JobSettings()
+    reviewer = getattr(app.state, "reviewer", None) or PipelineReviewer()
+    queue = create_queue(job_settings)
+    pool = None
+    if job_settings.in_app_workers:
+        pool = WorkerPool(
+            session_factory=app.state.session_factory, queue=queue, settings=job_settings,
+            handlers=create_handlers(settings, reviewer=reviewer, submission_settings=submission_settings),
+            threads=job_settings.in_app_workers,
+        )
+        pool.start()
+    app.state.submission_runtime = SubmissionRuntime(
+        settings=submission_settings, job_settings=job_settings, store=blob_store(settings), queue=queue,
+        reviewer=reviewer, pool=pool,
+    )
+    try:
+        yield
+    finally:
+        if pool is not None:
+            pool.stop()
+        else:
+            queue.close()
+
+
+def get_runtime(request: Request) -> SubmissionRuntime:
+    """The runtime built by the lifespan."""
+    runtime = getattr(request.app.state, "submission_runtime", None)
+    if runtime is None:
+        raise RuntimeNotStartedError("服务正在启动，请稍后再试 / the service is starting, try again shortly")
+    return runtime
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    """This package's templates over the hotline's layout and guides' templates (built once per app)."""
+    templates = getattr(request.app.state, "submission_templates", None)
+    if templates is None:
+        environment = create_environment(
+            PackageLoader("hotline.submissions", "templates"),
+            PackageLoader("hotline", "templates"),
+            static_url=GUIDES_STATIC_URL,
+            guide_url="/guides/{code}",
+            search_url="/search",
+            index_url="/",
+        )
+        templates = Jinja2Templates(env=environment)
+        request.app.state.submission_templates = templates
+    return templates

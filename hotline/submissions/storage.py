@@ -1,0 +1,64 @@
+"""Content-addressed file storage under the data directory: a file's name is its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+SHA256_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+COPY_CHUNK_BYTES = 1024 * 1024
+
+
+class BlobStore:
+    """Immutable blobs in ``root/ab/cd/<sha256>``; storing the same bytes twice keeps one copy."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, sha256: str) -> Path:
+        """Where the blob with this hash lives."""
+        if not SHA256_PATTERN.match(sha256):
+            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put_file(self, source: BinaryIO, sha256: str) -> Path:
+        """Store the contents of ``source`` (already hashed by the caller) atomically; returns the path."""
+        target = self.path(sha256)
+        if target.exists():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source.seek(0)
+        handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(handle, "wb") as temp:
+                while chunk := source.read(COPY_CHUNK_BYTES):
+                    temp.write(chunk)
+            os.replace(temp_name, target)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        return target
+
+    def put_bytes(self, data: bytes) -> str:
+        """Store ``data``; returns its SHA-256."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        target = self.path(sha256)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+            with os.fdopen(handle, "wb") as temp:
+                temp.write(data)
+            os.replace(temp_name, target)
+        return sha256
+
+    def read(self, sha256: str) -> bytes:
+        """The bytes of a stored blob."""
+        return self.path(sha256).read_bytes()
+
+    def exists(self, sha256: str) -> bool:
+        """Whether a blob with this hash is stored."""
+        return self.path(sha256).is_file()
