@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from guides.schema import Fee, MaterialForm, Service, TimeLimit, parse_condition
 
@@ -109,7 +110,8 @@ def create_environment(
         guides_static_url=static_url,
         guides_search_url=search_url,
         guides_index_url=index_url,
-        guides_inline_css=stylesheet() if inline_css else None,
+        # The stylesheet is package data, not user input; escaping would break its quoted font names.
+        guides_inline_css=Markup(stylesheet()) if inline_css else None,
         guide_href=lambda code: guide_url.format(code=code),
         form_label=lambda form: FORM_LABELS[MaterialForm(form)],
         status_label=lambda status: STATUS_LABELS[status],

@@ -101,3 +101,4 @@ def test_guide_screenshot_renders_chinese(page, pages, tmp_path):
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 20_000
     assert page.locator("h1").inner_text() == "食品经营许可"
+    assert "Noto Sans CJK SC" in page.evaluate("getComputedStyle(document.body).fontFamily")

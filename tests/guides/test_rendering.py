@@ -119,6 +119,7 @@ def test_autoescape_and_inline_css(catalog):
     html = render_guide(service, env=create_environment(inline_css=True))
     assert "<b>结婚</b>" not in html and "&lt;b&gt;结婚&lt;/b&gt;" in html
     assert "@media print" in html and "<link" not in html
+    assert '"Noto Sans CJK SC"' in html and 'content: "✓ "' in html
 
 
 def test_stylesheet_has_print_rules_and_focus_style():
