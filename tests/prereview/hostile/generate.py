@@ -227,6 +227,18 @@ def _truncations(rng: random.Random, name: str, data: bytes, count: int, categor
     ]
 
 
+def _splices(rng: random.Random, name: str, data: bytes, count: int) -> list[HostileCase]:
+    """``data`` with a random middle slice cut out, the end (a PDF's trailer and %%EOF) kept."""
+    cases = []
+    for _ in range(count):
+        start = rng.randrange(16, len(data) - 64)
+        stop = rng.randrange(start + 1, len(data) - 32)
+        cases.append(
+            HostileCase(f"spliced-{start:06d}-{stop:06d}-{name}", data[:start] + data[stop:], "truncated", ANY_REFUSAL, None)
+        )
+    return cases
+
+
 def generate_corpus(seed: int = 12345) -> list[HostileCase]:
     """Every hostile case, deterministic for a seed."""
     rng = random.Random(seed)
@@ -260,6 +272,8 @@ def generate_corpus(seed: int = 12345) -> list[HostileCase]:
         ("page.bmp", bmp, 12),
     ):
         cases += _truncations(rng, name, data, count, "truncated")
+    cases += _splices(rng, "text.pdf", plain_pdf, 12)
+    cases += _splices(rng, "scan.pdf", scanned_pdf, 8)
 
     unsupported = frozenset({"unsupported_file"})
     svg = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
@@ -329,6 +343,7 @@ def generate_corpus(seed: int = 12345) -> list[HostileCase]:
         HostileCase("huge-mediabox.pdf", text_pdf(words, media_box=b"[0 0 1000000 1000000]"), "pdf_bomb", too_large, pages=False),
         HostileCase("a0-poster.pdf", text_pdf(words, media_box=b"[0 0 2384 3370]"), "pdf_bomb", pages=True),
         HostileCase("zero-mediabox.pdf", text_pdf(words, media_box=b"[0 0 0 0]"), "pdf_bomb", ANY_REFUSAL, pages=None),
+        HostileCase("slow-page.pdf", slow_page_pdf(), "pdf_bomb", frozenset({"processing_timeout"}), pages=None),
         HostileCase("nan-mediabox.pdf", text_pdf(words, media_box=b"[0 0 1e400 -5]"), "pdf_bomb", ANY_REFUSAL, pages=None),
     ]
 
@@ -411,6 +426,19 @@ def xobject_recursion_pdf() -> bytes:
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Fx 4 0 R >> >> /Contents 5 0 R >>",
             form,
             pdf_stream(b"/Fx Do"),
+        ]
+    )
+
+
+def slow_page_pdf(segments: int = 300_000) -> bytes:
+    """One page of ``segments`` criss-crossing strokes: seconds of rendering from 4 MB of content."""
+    ops = b"".join(b"%d %d m %d %d l " % (i % 595, i * 7 % 842, i * 13 % 595, i * 3 % 842) for i in range(segments))
+    return pdf_from_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            pdf_stream(ops + b"S"),
         ]
     )
 
