@@ -50,8 +50,12 @@ DOCUMENT_TYPE_KEYWORDS: tuple[tuple[str, DocumentType], ...] = (
     ("毕业证", DocumentType.diploma),
 )
 
-# Item numbering ("1." "2、" "（3）" "④" "五、") starts a new item; so do "；" and line breaks.
-_NUMBER_MARK = re.compile(r"(?<!\d)\d{1,2}[.、．)）](?!\d)|[（(]\d{1,2}[)）]|[①-⑳]|(?:^|(?<=[\s。；;，,：:]))[一二三四五六七八九十]{1,2}、")
+# Item numbering ("1." "2、" "（3）" "④" "五、", "6）" only after a separator so "（表6）" survives) starts a
+# new item; so do "；" and line breaks.
+_NUMBER_MARK = re.compile(
+    r"(?<!\d)\d{1,2}[.、．](?!\d)|(?:^|(?<=[\s。；;，,：:]))(?:\d{1,2}[)）]|[一二三四五六七八九十]{1,2}、)"
+    r"|[（(]\d{1,2}[)）]|[①-⑳]"
+)
 _SEPARATORS = re.compile(r"[；;\n\r]+")
 _DAYS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\(|（)?\s*(个)?\s*(工作日|自然日|日|天|个月|月)?")
 _CODE_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]+")

@@ -84,6 +84,10 @@ def test_parse_days(text, expected):
 def test_material_text_is_split_on_numbering():
     names = [m.name for m in materials_from("1.申请书；2.身份证复印件（一式两份）3.近期1.5寸照片（4）户口本")]
     assert names == ["申请书", "身份证复印件（一式两份）", "近期1.5寸照片", "户口本"]
+    assert [m.name for m in materials_from(["《地球站技术资料申报表》（国无管表6）（txt格式）"])] == [
+        "《地球站技术资料申报表》（国无管表6）（txt格式）"
+    ]
+    assert [m.name for m in materials_from("1）申请表 2）身份证")] == ["申请表", "身份证"]
     copies = materials_from("身份证复印件一式两份")
     assert copies[0].copies == 2 and copies[0].id == "id_card"
     assert [m.id for m in materials_from(["身份证", "身份证复印件", "其他材料"])] == ["id_card", "id_card_2", "material_3"]
