@@ -1,0 +1,209 @@
+"""Signed, append-only round audit trail: a hash-chained JSONL file signed with the SuperLink's Ed25519 key.
+
+Each line is one round: run id, round, participants with sample counts, metrics, the SHA-256 of
+the model, the previous entry's hash and a signature over the canonical entry. Any department
+holding the public key can run `verify` and detect edited, deleted or reordered entries.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+__all__ = [
+    "GENESIS_HASH",
+    "AuditEntry",
+    "AuditError",
+    "VerifyReport",
+    "append_entry",
+    "append_rounds",
+    "verify",
+]
+
+GENESIS_HASH = "0" * 64
+"""The `prev_hash` of the first entry."""
+
+_SIGNED_FIELDS = ("seq", "run_id", "round", "participants", "metrics", "model_sha256", "created_at", "prev_hash")
+
+
+class AuditError(ValueError):
+    """The audit trail is unreadable or fails verification; `code` is a stable snake_case string."""
+
+    def __init__(self, code: str, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.line = line
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One round of one run, as recorded in the trail."""
+
+    seq: int
+    run_id: str
+    round: int
+    participants: dict[str, int]
+    metrics: dict[str, object]
+    model_sha256: str | None
+    created_at: str
+    prev_hash: str
+
+
+def _canonical(body: Mapping[str, object]) -> bytes:
+    return json.dumps({k: body[k] for k in _SIGNED_FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _entry_hash(body: Mapping[str, object]) -> str:
+    return hashlib.sha256(_canonical(body)).hexdigest()
+
+
+def _read_lines(trail_path: Path) -> list[dict[str, object]]:
+    entries: list[dict[str, object]] = []
+    if not trail_path.exists():
+        return entries
+    for line_no, line in enumerate(trail_path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            raise AuditError("audit_blank_line", f"第 {line_no} 行为空 blank line {line_no}", line=line_no)
+        try:
+            value = json.loads(line)
+        except ValueError as exc:
+            raise AuditError("audit_line_invalid", f"第 {line_no} 行不是 JSON line {line_no} is not JSON: {exc}", line=line_no) from exc
+        if not isinstance(value, dict) or any(k not in value for k in (*_SIGNED_FIELDS, "hash", "signature")):
+            raise AuditError("audit_line_invalid", f"第 {line_no} 行缺少字段 line {line_no} lacks audit fields", line=line_no)
+        entries.append(value)
+    return entries
+
+
+def append_entry(
+    trail_path: Path,
+    *,
+    signing_key: ed25519.Ed25519PrivateKey,
+    run_id: str,
+    server_round: int,
+    participants: Mapping[str, int],
+    metrics: Mapping[str, object],
+    model_sha256: str | None,
+    created_at: str,
+) -> AuditEntry:
+    """Append one signed, chained entry; the chain head is read from the file's last line.
+
+    The file is opened in append mode and fsync'ed; the caller serialises writers (one
+    SuperLink host writes the trail).
+    """
+    existing = _read_lines(trail_path)
+    prev_hash = str(existing[-1]["hash"]) if existing else GENESIS_HASH
+    seq = int(existing[-1]["seq"]) + 1 if existing else 1  # type: ignore[call-overload]
+    body: dict[str, object] = {
+        "seq": seq,
+        "run_id": str(run_id),
+        "round": int(server_round),
+        "participants": {str(k): int(v) for k, v in sorted(participants.items())},
+        "metrics": json.loads(json.dumps(dict(metrics), default=float)),
+        "model_sha256": model_sha256,
+        "created_at": created_at,
+        "prev_hash": prev_hash,
+    }
+    digest = _entry_hash(body)
+    signature = signing_key.sign(bytes.fromhex(digest))
+    line = {**body, "hash": digest, "signature": base64.b64encode(signature).decode()}
+    trail_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(trail_path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return AuditEntry(**{k: body[k] for k in _SIGNED_FIELDS})  # type: ignore[arg-type]
+
+
+def append_rounds(
+    trail_path: Path,
+    *,
+    signing_key: ed25519.Ed25519PrivateKey,
+    run_id: str,
+    rounds: Sequence[object],
+    final_model_sha256: str,
+    created_at: str,
+) -> list[AuditEntry]:
+    """Append one entry per round of a finished run (objects with `server_round`, `participants`, `metrics`).
+
+    Only the final model's files exist after a run, so its SHA-256 goes on the last round's
+    entry; earlier rounds record None.
+    """
+    entries = []
+    for index, record in enumerate(rounds):
+        is_last = index == len(rounds) - 1
+        entries.append(
+            append_entry(
+                trail_path,
+                signing_key=signing_key,
+                run_id=run_id,
+                server_round=int(record.server_round),  # type: ignore[attr-defined]
+                participants=record.participants,  # type: ignore[attr-defined]
+                metrics={**record.metrics, "node_metrics": record.node_metrics},  # type: ignore[attr-defined]
+                model_sha256=final_model_sha256 if is_last else None,
+                created_at=created_at,
+            )
+        )
+    return entries
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """A trail that verified: how many entries, and the head hash departments can pin."""
+
+    entries: int
+    head_hash: str
+    runs: list[str]
+
+
+def verify(trail_path: Path, public_key: ed25519.Ed25519PublicKey, *, expected_head: str | None = None) -> VerifyReport:
+    """Verify every entry's signature, hash, sequence number and link to the previous entry.
+
+    Detects edits (hash or signature mismatch), deletions and reordering (sequence gap or broken
+    chain). Deleting the newest entries leaves a valid shorter chain: pass the head hash a
+    department recorded earlier as `expected_head` (or compare `VerifyReport.entries`) to catch
+    truncation. Raises `AuditError` with the first failing line.
+    """
+    if not trail_path.is_file():
+        raise AuditError("audit_trail_missing", f"审计记录不存在 audit trail not found: {trail_path}")
+    entries = _read_lines(trail_path)
+    prev_hash = GENESIS_HASH
+    runs: list[str] = []
+    seen_heads: set[str] = set()
+    for line_no, entry in enumerate(entries, start=1):
+        if entry["seq"] != line_no:
+            raise AuditError(
+                "audit_sequence_broken",
+                f"第 {line_no} 行序号为 {entry['seq']} line {line_no} has seq {entry['seq']} (entry deleted or reordered)",
+                line=line_no,
+            )
+        if entry["prev_hash"] != prev_hash:
+            raise AuditError(
+                "audit_chain_broken",
+                f"第 {line_no} 行未链接上一条 line {line_no} does not link to the previous entry",
+                line=line_no,
+            )
+        digest = _entry_hash(entry)
+        if digest != entry["hash"]:
+            raise AuditError("audit_entry_modified", f"第 {line_no} 行内容被修改 line {line_no} was modified", line=line_no)
+        try:
+            public_key.verify(base64.b64decode(str(entry["signature"])), bytes.fromhex(digest))
+        except (InvalidSignature, ValueError) as exc:
+            raise AuditError("audit_signature_invalid", f"第 {line_no} 行签名无效 line {line_no} has an invalid signature", line=line_no) from exc
+        prev_hash = digest
+        seen_heads.add(digest)
+        if entry["run_id"] not in runs:
+            runs.append(str(entry["run_id"]))
+    if expected_head is not None and expected_head not in seen_heads:
+        raise AuditError(
+            "audit_truncated",
+            f"审计记录中找不到已知的链头 known head {expected_head[:12]}… not in the trail (entries removed)",
+        )
+    return VerifyReport(entries=len(entries), head_hash=prev_hash, runs=runs)
