@@ -4,6 +4,8 @@ from guides.catalog_loader import CatalogError, load_catalog, load_demo_catalog,
 from guides.importer import ImportOutcome, RecordError, import_export, record_to_service
 from guides.rendering import (
     MATERIAL_STATUSES,
+    checklist_context,
+    condition_facts,
     create_environment,
     describe_condition,
     render_checklist,
@@ -50,6 +52,8 @@ __all__ = [
     "Step",
     "TimeLimit",
     "add_working_days",
+    "checklist_context",
+    "condition_facts",
     "create_environment",
     "derived_query",
     "describe_condition",

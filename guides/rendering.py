@@ -157,6 +157,41 @@ def render_search(query: str, results: Sequence[Any], *, env: Environment | None
     return _env(env).get_template("search.html").render(query=query, results=list(results))
 
 
+def condition_facts(service: Service) -> list[str]:
+    """Names of the applicant facts this service's material conditions ask about, sorted."""
+    return sorted({
+        token.removeprefix("applicant.")
+        for material in service.materials if material.condition
+        for token in parse_condition(material.condition) if token.startswith("applicant.")
+    })
+
+
+def checklist_context(
+    service: Service,
+    facts: Mapping[str, Any],
+    *,
+    statuses: Mapping[str, MaterialStatus] | None = None,
+    application_date: dt.date | None = None,
+) -> dict[str, Any]:
+    """The variables ``checklist.html`` renders, for apps whose templates extend it."""
+    statuses = dict(statuses or {})
+    unknown = sorted(set(statuses.values()) - set(MATERIAL_STATUSES))
+    if unknown:
+        raise ValueError(f"unknown material status {unknown[0]!r}; allowed: {', '.join(MATERIAL_STATUSES)}")
+    facts = dict(facts)
+    rows = [(material, statuses.get(material.id, "unchecked")) for material in service.required_materials(facts)]
+    return {
+        "service": service,
+        "rows": rows,
+        "counts": {status: sum(1 for _, s in rows if s == status) for status in (*MATERIAL_STATUSES, "unchecked")},
+        "optional": [m for m in service.materials if not m.required and m.applies_to(facts)],
+        "not_needed": [m for m in service.materials if not m.applies_to(facts)],
+        "stated_facts": [FACT_LABELS.get(fact, fact) for fact, value in facts.items() if value],
+        "reviewed": bool(statuses),
+        "application_date": application_date,
+    }
+
+
 def render_checklist(
     service: Service,
     facts: Mapping[str, Any],
@@ -166,17 +201,5 @@ def render_checklist(
     env: Environment | None = None,
 ) -> str:
     """A personalised checklist: the materials this applicant needs and, after pre-review, their status."""
-    statuses = dict(statuses or {})
-    unknown = sorted(set(statuses.values()) - set(MATERIAL_STATUSES))
-    if unknown:
-        raise ValueError(f"unknown material status {unknown[0]!r}; allowed: {', '.join(MATERIAL_STATUSES)}")
-    needed = service.required_materials(dict(facts))
-    rows = [(material, statuses.get(material.id, "unchecked")) for material in needed]
-    counts = {status: sum(1 for _, s in rows if s == status) for status in (*MATERIAL_STATUSES, "unchecked")}
-    optional = [m for m in service.materials if not m.required and m.applies_to(dict(facts))]
-    not_needed = [m for m in service.materials if not m.applies_to(dict(facts))]
-    stated = [FACT_LABELS.get(fact, fact) for fact, value in facts.items() if value]
-    return _env(env).get_template("checklist.html").render(
-        service=service, rows=rows, counts=counts, optional=optional, not_needed=not_needed, stated_facts=stated,
-        reviewed=bool(statuses), application_date=application_date,
-    )
+    context = checklist_context(service, facts, statuses=statuses, application_date=application_date)
+    return _env(env).get_template("checklist.html").render(**context)

@@ -8,6 +8,8 @@ import pytest
 from jinja2 import DictLoader
 
 from guides import (
+    checklist_context,
+    condition_facts,
     SearchHit,
     create_environment,
     describe_condition,
@@ -91,6 +93,16 @@ def test_checklist_with_statuses(catalog):
     assert "您需要提交 5 项材料" in agent and "预审结果" not in agent and "尚未检查" in agent
     with pytest.raises(ValueError, match="unknown material status 'fine'"):
         render_checklist(service, {}, statuses={"application_form": "fine"})
+
+
+def test_checklist_context_for_extending_templates(catalog):
+    service = catalog["scjg-gtgsh-sl"]
+    assert condition_facts(service) == ["is_agent"]
+    assert condition_facts(catalog["mzj-jhdj"]) == []
+    context = checklist_context(service, {"is_agent": True}, statuses={"agent_id_card": "missing"})
+    assert [material.id for material, _ in context["rows"]][-1] == "agent_id_card"
+    assert context["counts"]["missing"] == 1 and context["counts"]["unchecked"] == 4 and context["reviewed"]
+    assert context["not_needed"] == [] and context["stated_facts"] == ["委托他人代为办理"]
 
 
 def test_optional_materials_listed_separately(catalog):
