@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from collections.abc import Iterator
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -47,6 +48,7 @@ from hotline.submissions.views import (
     summary,
 )
 from hotline.submissions.masking import mask_form
+from hotline.web.app import CSRF_COOKIE
 from hotline.web.deps import (
     CurrentPrincipal,
     DbSession,
@@ -103,8 +105,14 @@ def _today() -> dt.date:
     return dt.datetime.now(CITY_TIMEZONE).date()
 
 
-async def _receive_upload(request: Request, principal: Principal, code: str | None) -> Submission:
-    """Stream the upload in, store it and enqueue the pre-review; the shared body of the HTML and API uploads."""
+async def _receive_upload(
+    request: Request, principal: Principal, code: str | None, *, form_csrf: bool = False
+) -> Submission:
+    """Stream the upload in, store it and enqueue the pre-review; the shared body of the HTML and API uploads.
+
+    ``form_csrf`` also demands the form's ``csrftoken`` field match the CSRF cookie, so the HTML upload stays
+    protected where the CSRF middleware is told to skip multipart bodies.
+    """
     if principal.citizen_id is None:
         raise PermissionDeniedError("工作人员账号不能提交申请，请退出后再试 / staff accounts cannot submit applications")
     runtime = get_runtime(request)
@@ -114,6 +122,12 @@ async def _receive_upload(request: Request, principal: Principal, code: str | No
         max_field_chars=runtime.settings.max_field_chars,
     )
     try:
+        if form_csrf:
+            expected = request.cookies.get(CSRF_COOKIE, "")
+            if not expected or not secrets.compare_digest(upload.first("csrftoken"), expected):
+                raise PermissionDeniedError(
+                    "表单已过期，请刷新页面后重试 / CSRF check failed", code="csrf_failed"
+                )
         service_code = code or upload.first("service")
 
         def store() -> Submission:
@@ -148,7 +162,7 @@ def submission_form_page(code: str, request: Request, db: DbSession, principal: 
 @router.post("/apply/{code}", include_in_schema=False)
 async def submission_form_submit(code: str, request: Request, principal: Citizen) -> RedirectResponse:
     """Receive the form upload and go to the result page."""
-    submission = await _receive_upload(request, principal, code)
+    submission = await _receive_upload(request, principal, code, form_csrf=True)
     return RedirectResponse(
         request.url_for("submission_page", reference=submission.reference).path, status_code=303
     )

@@ -1,0 +1,133 @@
+"""The pre-review job outside the web process: resume after a crash, retries, failure, masking."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+import prereview
+from hotline import HotlineSettings
+from hotline.db import session_scope
+from hotline.jobs import DatabaseJobQueue, Job, JobSettings, Worker
+from hotline.submissions import (
+    FakeReviewer,
+    PipelineReviewer,
+    Submission,
+    SubmissionSettings,
+    create_handlers,
+    mask_form,
+    mask_id_number,
+    mask_phone,
+)
+from tests.hotline.submissions.conftest import A_CODE, VALID_ID, png_page
+
+
+@pytest.fixture
+def job_settings() -> JobSettings:
+    """No workers in the web app: the tests below play the separate worker process."""
+    return JobSettings(in_app_workers=0, poll_interval_s=0.05, backoff_base_s=0, lease_s=0.2, max_attempts=2)
+
+
+def _submit(client: TestClient) -> str:
+    client.get(f"/apply/{A_CODE}")
+    response = client.post(
+        "/api/v1/submissions", data={"service": A_CODE, "id_number": VALID_ID},
+        files=[("files", ("id-front.png", png_page(1), "image/png"))],
+        headers={"x-csrftoken": client.cookies["csrftoken"]},
+    )
+    assert response.status_code == 202, response.text
+    return response.json()["reference"]
+
+
+def _worker(
+    settings: HotlineSettings, factory: sessionmaker[Session], job_settings: JobSettings, reviewer: object
+) -> Worker:
+    handlers = create_handlers(
+        settings, reviewer=reviewer, submission_settings=SubmissionSettings()  # type: ignore[arg-type]
+    )
+    return Worker(session_factory=factory, queue=DatabaseJobQueue(job_settings), handlers=handlers, settings=job_settings)
+
+
+def _state(factory: sessionmaker[Session], reference: str) -> tuple[Submission, Job]:
+    with session_scope(factory) as session:
+        submission = session.scalar(select(Submission).where(Submission.reference == reference))
+        assert submission is not None and submission.job_id is not None
+        job = session.get(Job, submission.job_id)
+        assert job is not None
+        return submission, job
+
+
+def test_a_submission_interrupted_mid_review_completes_after_a_restart(
+    make_client: Callable[[str | None], TestClient], seeded: dict[str, str], settings: HotlineSettings,
+    session_factory: sessionmaker[Session], job_settings: JobSettings, reviewer: FakeReviewer,
+) -> None:
+    citizen = make_client(None)
+    reference = _submit(citizen)
+    assert citizen.get(f"/api/v1/submissions/{reference}").json()["status"] == "queued"
+
+    crashed = _worker(settings, session_factory, job_settings, reviewer)
+    assert crashed.claim() is not None  # the worker process dies right after claiming
+    with session_scope(session_factory) as session:
+        session.scalar(select(Submission).where(Submission.reference == reference)).status = "processing"  # type: ignore[union-attr]
+    progress = citizen.get(f"/api/v1/submissions/{reference}").json()
+    assert (progress["status"], progress["finished"], progress["job_status"]) == ("processing", False, "running")
+
+    time.sleep(0.3)  # the lease runs out
+    restarted = _worker(settings, session_factory, job_settings, reviewer)
+    assert restarted.run_once() is True
+    submission, job = _state(session_factory, reference)
+    assert (submission.status, job.status, job.attempts) == ("needs_fix", "done", 2)
+    assert len(submission.pages) == 1
+    assert citizen.get(f"/api/v1/submissions/{reference}").json()["finished"] is True
+
+
+class BrokenReviewer(FakeReviewer):
+    """A reviewer whose engine keeps crashing."""
+
+    def check(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("onnxruntime session died")
+
+
+def test_a_review_that_keeps_failing_is_retried_then_marked_failed(
+    make_client: Callable[[str | None], TestClient], seeded: dict[str, str], settings: HotlineSettings,
+    session_factory: sessionmaker[Session], job_settings: JobSettings,
+) -> None:
+    citizen = make_client(None)
+    reference = _submit(citizen)
+    worker = _worker(settings, session_factory, job_settings, BrokenReviewer())
+    assert worker.run_once() is True
+    submission, job = _state(session_factory, reference)
+    assert (submission.status, job.status, job.attempts) == ("processing", "pending", 1)
+    assert worker.run_once() is True
+    submission, job = _state(session_factory, reference)
+    assert (job.status, job.error) == ("failed", "RuntimeError: onnxruntime session died")
+    assert (submission.status, submission.error) == ("failed", "RuntimeError: onnxruntime session died")
+    page = citizen.get(f"/submissions/{reference}")
+    assert "工作人员将人工审核您的材料" in page.text
+
+
+def test_a_missing_pipeline_fails_the_submission_at_once(
+    make_client: Callable[[str | None], TestClient], seeded: dict[str, str], settings: HotlineSettings,
+    session_factory: sessionmaker[Session], job_settings: JobSettings, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(prereview, "Pipeline", raising=False)
+    reference = _submit(make_client(None))
+    assert _worker(settings, session_factory, job_settings, PipelineReviewer()).run_once() is True
+    submission, job = _state(session_factory, reference)
+    assert (submission.status, job.status, job.attempts) == ("failed", "failed", 1)
+    assert "prereview.Pipeline is not available" in (job.error or "")
+
+
+def test_masking_keeps_four_and_four() -> None:
+    assert mask_id_number("110105194912310021") == "1101**********0021"
+    assert mask_id_number("1234") == "****"
+    assert mask_phone("138 1234 5678") == "138****5678"
+    assert mask_phone("010-87654321") == "*******4321"
+    assert mask_form({"name": "张三", "id_number": VALID_ID, "phone": "13812345678"}) == {
+        "name": "张三", "id_number": "1101**********002X", "phone": "138****5678"
+    }
