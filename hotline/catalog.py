@@ -43,7 +43,9 @@ def _new_version_rows(
                 select(ServiceVersion.code, func.max(ServiceVersion.version))
                 .where(ServiceVersion.code.in_(chunk))
                 .group_by(ServiceVersion.code)
-            ).tuples().all()
+            )
+            .tuples()
+            .all()
         )
         session.execute(
             update(ServiceVersion)
@@ -58,15 +60,22 @@ def _new_version_rows(
         stored = service.model_copy(update={"version": version})
         rows.append(
             ServiceVersion(
-                code=service.code, version=version, department=service.department, name=service.name,
-                data=stored.model_dump(mode="json"), created_by=actor,
+                code=service.code,
+                version=version,
+                department=service.department,
+                name=service.name,
+                data=stored.model_dump(mode="json"),
+                created_by=actor,
                 is_current=last_position[service.code] == position,
             )
         )
         session.add(
             AuditLog(
-                actor=actor or "system", action=action, target=f"service:{service.code}",
-                department=service.department, detail={"version": version},
+                actor=actor or "system",
+                action=action,
+                target=f"service:{service.code}",
+                department=service.department,
+                detail={"version": version},
             )
         )
     session.add_all(rows)

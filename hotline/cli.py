@@ -82,7 +82,11 @@ def setup() -> None:
     with _database() as (settings, factory):
         result = run_setup(settings=settings, session_factory=factory)
     typer.echo(f"database: {settings.resolved_database_url.split('@')[-1]} (schema up to date)")
-    typer.echo(f"demo catalog: {result.services_loaded} services loaded" if result.services_loaded else "demo catalog: already loaded")
+    typer.echo(
+        f"demo catalog: {result.services_loaded} services loaded"
+        if result.services_loaded
+        else "demo catalog: already loaded"
+    )
     if result.admin_password:
         typer.echo(f"development admin created — username: {DEV_ADMIN_USERNAME}  password: {result.admin_password}")
         typer.echo("(shown once; create real accounts with `hotline users create`)")
@@ -114,7 +118,9 @@ def guides_import(
     if not outcomes:
         raise CliError(f"{file}: no records found", exit_code=2)
     if failures and not skip_invalid:
-        raise CliError(f"{failures[0].error} ({len(failures)} of {len(outcomes)} lines invalid; nothing imported)", exit_code=2)
+        raise CliError(
+            f"{failures[0].error} ({len(failures)} of {len(outcomes)} lines invalid; nothing imported)", exit_code=2
+        )
     for failure in failures:
         typer.echo(f"skipped {failure.error}", err=True)
     with _database() as (_settings, factory):
@@ -127,8 +133,11 @@ def guides_import(
                 progress.advance(task, len(batch))
     seconds = round(time.perf_counter() - started, 3)
     summary = {
-        "imported": len(services), "failed": len(failures), "seconds": seconds,
-        "warnings": sum(len(o.warnings) for o in outcomes), "file": str(file),
+        "imported": len(services),
+        "failed": len(failures),
+        "seconds": seconds,
+        "warnings": sum(len(o.warnings) for o in outcomes),
+        "file": str(file),
     }
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
@@ -184,7 +193,9 @@ def users_create(
     else:
         password = typer.prompt("密码 Password", hide_input=True, confirmation_prompt=True)
     with _database() as (_settings, factory), session_scope(factory) as session:
-        user = create_user(session, username=username, password=password, role=role, departments=department or (), actor="cli")
+        user = create_user(
+            session, username=username, password=password, role=role, departments=department or (), actor="cli"
+        )
         departments = user.departments
     typer.echo(f"created {role.value} {username}" + (f" for {', '.join(departments)}" if departments else ""))
 

@@ -18,25 +18,46 @@ def mask_personal_numbers(text: str) -> str:
     return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
 
 
+def _mask_value(value: object) -> object:
+    return mask_personal_numbers(value) if isinstance(value, str) else _mask_repr(value)
+
+
 class MaskPersonalNumbersFilter(logging.Filter):
-    """Rewrites each record's message with ID and phone numbers masked."""
+    """Masks ID and phone numbers in a record's message and arguments (keeping their shape for formatters)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = mask_personal_numbers(message)
-        if masked != message:
-            record.msg = masked
-            record.args = None
+        if isinstance(record.msg, str):
+            record.msg = mask_personal_numbers(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_mask_value(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _mask_value(value) for key, value in record.args.items()}
         return True
 
 
+def _mask_repr(value: object) -> object:
+    """Non-string arguments (numbers, objects) are masked through their text only if they contain a number."""
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    text = str(value)
+    masked = mask_personal_numbers(text)
+    return masked if masked != text else value
+
+
+# Loggers that uvicorn writes to directly (they do not propagate to the root handler).
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 def configure_logging(level: str) -> None:
-    """Log to stderr at ``level`` through the masking filter (idempotent)."""
+    """Log to stderr at ``level``; every hotline and server log line passes the masking filter (idempotent)."""
     root = logging.getLogger()
     root.setLevel(level.upper())
-    for handler in root.handlers:
-        if any(isinstance(f, MaskPersonalNumbersFilter) for f in handler.filters):
-            return
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, MaskPersonalNumbersFilter) for f in logger.filters):
+            logger.addFilter(MaskPersonalNumbersFilter())
+    if any(isinstance(f, MaskPersonalNumbersFilter) for h in root.handlers for f in h.filters):
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     handler.addFilter(MaskPersonalNumbersFilter())

@@ -44,9 +44,10 @@ def run_setup(
     with session_scope(session_factory) as session:
         if count_services(session) == 0:
             loaded = store_services(session, services=load_demo_catalog(), actor=None)
-        if settings.environment is Environment.development and session.scalar(
-            select(User).where(User.role == Role.admin.value)
-        ) is None:
+        if (
+            settings.environment is Environment.development
+            and session.scalar(select(User).where(User.role == Role.admin.value)) is None
+        ):
             admin_password = secrets.token_urlsafe(12)
             create_user(session, username=DEV_ADMIN_USERNAME, password=admin_password, role=Role.admin, actor="setup")
         intent_status = (intent_hook or bootstrap_intent_model)(settings=settings, session=session)

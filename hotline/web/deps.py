@@ -50,9 +50,7 @@ class Principal:
 
     def can_access_department(self, department: str) -> bool:
         """Admins reach every department; clerks only their own."""
-        return self.kind is PrincipalKind.admin or (
-            self.kind is PrincipalKind.clerk and department in self.departments
-        )
+        return self.kind is PrincipalKind.admin or (self.kind is PrincipalKind.clerk and department in self.departments)
 
 
 def get_settings(request: Request) -> HotlineSettings:

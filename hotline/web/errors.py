@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,7 +53,9 @@ def wants_json(request: Request) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def error_response(request: Request, *, status_code: int, code: str, message: str, extra: dict[str, Any] | None = None) -> Response:
+def error_response(
+    request: Request, *, status_code: int, code: str, message: str, extra: dict[str, Any] | None = None
+) -> Response:
     """The error answer in the form the client wants."""
     if wants_json(request):
         body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id(request)}
@@ -140,9 +142,7 @@ async def send_csrf_failed(scope: Scope, send: Send, message_id: object) -> None
         {"error": {"code": "csrf_failed", "message": "表单已过期，请刷新页面后重试 / CSRF check failed"}},
         ensure_ascii=False,
     ).encode("utf-8")
-    await send(
-        {"type": "http.response.start", "status": 403, "headers": [(b"content-type", b"application/json")]}
-    )
+    await send({"type": "http.response.start", "status": 403, "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})
 
 

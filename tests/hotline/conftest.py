@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -30,8 +30,10 @@ DEPT_B = "公安局（户政）"
 
 
 def _postgres_schema_url(base_url: str, schema: str) -> str:
-    return make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
+    return (
+        make_url(base_url)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
     )
 
 
@@ -102,14 +104,20 @@ def fast_hasher() -> PasswordHash:
 
 
 @pytest.fixture
-def seeded(session_factory: sessionmaker[Session], demo_services: list[Service], fast_hasher: PasswordHash) -> dict[str, str]:
+def seeded(
+    session_factory: sessionmaker[Session], demo_services: list[Service], fast_hasher: PasswordHash
+) -> dict[str, str]:
     """The demo catalog plus an admin and clerks of two departments; returns usernames by role key."""
     with session_scope(session_factory) as session:
         store_services(session, services=demo_services, actor=None)
         create_user(session, username="admin1", password=PASSWORD, role=Role.admin, hasher=fast_hasher)
         for username, department in (("clerk_a", DEPT_A), ("clerk_b", DEPT_B)):
             create_user(
-                session, username=username, password=PASSWORD, role=Role.clerk, departments=[department],
+                session,
+                username=username,
+                password=PASSWORD,
+                role=Role.clerk,
+                departments=[department],
                 hasher=fast_hasher,
             )
     return {"admin": "admin1", "clerk_a": "clerk_a", "clerk_b": "clerk_b"}

@@ -1,4 +1,4 @@
-"""The real server in real Chromium: browse, search by keyboard, sign in, edit, see the new version; axe finds no serious issues."""
+"""The real server in Chromium: browse, search by keyboard, sign in, edit, see the new version; axe stays clean."""
 
 from __future__ import annotations
 
@@ -35,19 +35,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`hotline setup`, an admin account, then `hotline serve` on a free port (never 8000)."""
     data_dir = tmp_path_factory.mktemp("browser-server")
     env = {
-        **os.environ, "HOTLINE_DATA_DIR": str(data_dir), "HOTLINE_ENVIRONMENT": "development",
+        **os.environ,
+        "HOTLINE_DATA_DIR": str(data_dir),
+        "HOTLINE_ENVIRONMENT": "development",
         "HOTLINE_LOG_LEVEL": "WARNING",
     }
     env.pop("HOTLINE_DATABASE_URL", None)
     subprocess.run([HOTLINE, "setup"], env=env, check=True, capture_output=True, timeout=120)
     subprocess.run(
         [HOTLINE, "users", "create", ADMIN[0], "--role", "admin", "--password-stdin"],
-        env=env, input=ADMIN[1] + "\n", text=True, check=True, capture_output=True, timeout=60,
+        env=env,
+        input=ADMIN[1] + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     port = _free_port()
     process = subprocess.Popen(
-        [HOTLINE, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [HOTLINE, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -59,7 +68,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"server did not start: {process.stderr.read().decode() if process.stderr else ''}") from None
+                raise RuntimeError(
+                    f"server did not start: {process.stderr.read().decode() if process.stderr else ''}"
+                ) from None
             time.sleep(0.2)
     yield base
     process.terminate()

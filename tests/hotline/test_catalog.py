@@ -39,9 +39,12 @@ def test_edit_creates_next_version_and_keeps_the_old_one(catalog: sessionmaker[S
         old = service_from_row(get_service_version(session, code="mzj-jhdj", version=1))
         assert old == before
         assert [r.version for r in list_versions(session, code="mzj-jhdj")] == [2, 1]
-        assert session.scalar(
-            select(func.count()).where(ServiceVersion.code == "mzj-jhdj", ServiceVersion.is_current.is_(True))
-        ) == 1
+        assert (
+            session.scalar(
+                select(func.count()).where(ServiceVersion.code == "mzj-jhdj", ServiceVersion.is_current.is_(True))
+            )
+            == 1
+        )
         entry = list_audit(session, departments=["民政局"], limit=1)[0]
         assert (entry.actor, entry.action, entry.target) == ("admin1", "service_edited", "service:mzj-jhdj")
 
@@ -56,8 +59,10 @@ def test_invalid_edit_names_the_field_and_stores_nothing(catalog: sessionmaker[S
     with pytest.raises(ValidationFailedError, match="time_limit"):
         with session_scope(catalog) as session:
             edit_service(
-                session, code="mzj-jhdj",
-                changes={"time_limit": {"legal_working_days": 1, "promised_working_days": 5}}, actor="a",
+                session,
+                code="mzj-jhdj",
+                changes={"time_limit": {"legal_working_days": 1, "promised_working_days": 5}},
+                actor="a",
             )
     with session_scope(catalog) as session:
         assert get_service_version(session, code="mzj-jhdj").version == 1

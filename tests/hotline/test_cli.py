@@ -73,16 +73,32 @@ def test_guides_list_render_search(cli_env: Path) -> None:
 def test_users_create_from_stdin_and_errors(cli_env: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     runner.invoke(app, ["db", "upgrade"])
     created = runner.invoke(
-        app, ["users", "create", "clerk9", "--role", "clerk", "--department", "民政局", "--department", "公安局（户政）",
-              "--password-stdin"], input="a-long-password\n",
+        app,
+        [
+            "users",
+            "create",
+            "clerk9",
+            "--role",
+            "clerk",
+            "--department",
+            "民政局",
+            "--department",
+            "公安局（户政）",
+            "--password-stdin",
+        ],
+        input="a-long-password\n",
     )
     assert created.exit_code == 0, created.output
     assert "created clerk clerk9 for 公安局（户政）, 民政局" in created.output
     monkeypatch.setattr(sys, "stdin", __import__("io").StringIO("a-long-password\n"))
-    code, _out, err = _run_main(monkeypatch, capsys, "users", "create", "clerk9", "--role", "clerk", "--department", "x", "--password-stdin")
+    code, _out, err = _run_main(
+        monkeypatch, capsys, "users", "create", "clerk9", "--role", "clerk", "--department", "x", "--password-stdin"
+    )
     assert code == 2 and err.strip() == "error: user_exists: 用户 clerk9 已存在 / user already exists"
     monkeypatch.setattr(sys, "stdin", __import__("io").StringIO("a-long-password\n"))
-    code, _out, err = _run_main(monkeypatch, capsys, "users", "create", "clerk10", "--role", "clerk", "--password-stdin")
+    code, _out, err = _run_main(
+        monkeypatch, capsys, "users", "create", "clerk10", "--role", "clerk", "--password-stdin"
+    )
     assert code == 2 and "--department" in err and "Traceback" not in err
 
 
@@ -97,7 +113,9 @@ def test_guides_import_small_file_json_summary(cli_env: Path, shared_data: Path,
     assert summary["imported"] == 30 and summary["failed"] == 0 and summary["seconds"] >= 0
 
 
-def test_guides_import_bad_file_one_line_exit_2_nothing_lost(cli_env: Path, shared_data: Path, tmp_path: Path, monkeypatch, capsys, db_engine) -> None:  # type: ignore[no-untyped-def]
+def test_guides_import_bad_file_one_line_exit_2_nothing_lost(
+    cli_env: Path, shared_data: Path, tmp_path: Path, monkeypatch, capsys, db_engine
+) -> None:  # type: ignore[no-untyped-def]
     runner.invoke(app, ["setup"])
     source = shared_data / "guangdong_gov_service_items" / "service_items.jsonl"
     lines = source.read_text(encoding="utf-8").splitlines(keepends=True)[:5]

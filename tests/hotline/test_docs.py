@@ -25,7 +25,9 @@ def _commands(command: click.Command, path: list[str]) -> Iterator[str]:
 
 def test_every_setting_is_documented() -> None:
     text = OPERATIONS.read_text(encoding="utf-8")
-    missing = [f"HOTLINE_{name.upper()}" for name in HotlineSettings.model_fields if f"`HOTLINE_{name.upper()}`" not in text]
+    missing = [
+        f"HOTLINE_{name.upper()}" for name in HotlineSettings.model_fields if f"`HOTLINE_{name.upper()}`" not in text
+    ]
     assert not missing, f"settings missing from {OPERATIONS.name}: {missing}"
 
 

@@ -22,7 +22,11 @@ EXPECTED_ITEMS = 1578
 
 @pytest.mark.slow
 def test_import_and_render_every_real_item(
-    shared_data: Path, database_url: str, db_engine, settings: HotlineSettings, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    shared_data: Path,
+    database_url: str,
+    db_engine,
+    settings: HotlineSettings,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
     source = shared_data / "guangdong_gov_service_items" / "service_items.jsonl"
     monkeypatch.setenv("HOTLINE_DATABASE_URL", database_url)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
@@ -119,8 +118,13 @@ def _request(client: TestClient, method: str, path: str, kind: str, marker: str)
         code = path.split("/")[3]
         service = client.get(f"/api/v1/services/{code}").json()["service"]
         data = {
-            "csrftoken": token, "name": service["name"] + marker, "department": service["department"],
-            "aliases": "", "conditions": "", "promised_working_days": "", "consultation_phone": "",
+            "csrftoken": token,
+            "name": service["name"] + marker,
+            "department": service["department"],
+            "aliases": "",
+            "conditions": "",
+            "promised_working_days": "",
+            "consultation_phone": "",
             "materials": "",
         }
         return client.post(path, data=data, follow_redirects=False)

@@ -93,7 +93,12 @@ def test_login_redirect_stays_on_site(client: TestClient, seeded) -> None:  # ty
     client.get("/login")
     response = client.post(
         "/login",
-        data={"username": "admin1", "password": PASSWORD, "next": "//evil.example/", "csrftoken": client.cookies["csrftoken"]},
+        data={
+            "username": "admin1",
+            "password": PASSWORD,
+            "next": "//evil.example/",
+            "csrftoken": client.cookies["csrftoken"],
+        },
         follow_redirects=False,
     )
     assert response.headers["location"] == "/console"
@@ -120,8 +125,13 @@ def test_admin_edits_through_form_and_old_version_still_renders(client: TestClie
     form = client.get(f"/admin/guides/{CODE}/edit")
     assert form.status_code == 200 and "保存为新版本" in form.text
     data = {
-        "csrftoken": token, "name": "内地居民结婚登记（2026版）", "department": DEPT_A, "aliases": "领结婚证\n扯证",
-        "conditions": "双方自愿", "promised_working_days": "0", "consultation_phone": "0000-1",
+        "csrftoken": token,
+        "name": "内地居民结婚登记（2026版）",
+        "department": DEPT_A,
+        "aliases": "领结婚证\n扯证",
+        "conditions": "双方自愿",
+        "promised_working_days": "0",
+        "consultation_phone": "0000-1",
         "materials": "- id: id_cards\n  name: 双方身份证\n",
     }
     saved = client.post(f"/admin/guides/{CODE}/edit", data=data, follow_redirects=False)
@@ -137,13 +147,26 @@ def test_admin_edits_through_form_and_old_version_still_renders(client: TestClie
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
-    [("promised_working_days", "三天", "整数"), ("materials", "- id: [", "YAML"), ("materials", "- id: Bad Id\n  name: x", "materials")],
+    [
+        ("promised_working_days", "三天", "整数"),
+        ("materials", "- id: [", "YAML"),
+        ("materials", "- id: Bad Id\n  name: x", "materials"),
+    ],
 )
-def test_form_errors_are_shown_and_nothing_stored(client: TestClient, seeded, field: str, value: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_form_errors_are_shown_and_nothing_stored(
+    client: TestClient, seeded, field: str, value: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
     token = login(client, "admin1")
     data = {
-        "csrftoken": token, "name": "n", "department": DEPT_A, "aliases": "", "conditions": "",
-        "promised_working_days": "", "consultation_phone": "", "materials": "", field: value,
+        "csrftoken": token,
+        "name": "n",
+        "department": DEPT_A,
+        "aliases": "",
+        "conditions": "",
+        "promised_working_days": "",
+        "consultation_phone": "",
+        "materials": "",
+        field: value,
     }
     response = client.post(f"/admin/guides/{CODE}/edit", data=data)
     assert response.status_code == 422
@@ -158,19 +181,37 @@ def test_api_create_and_duplicate(client: TestClient, seeded) -> None:  # type: 
     assert client.post("/api/v1/services", json=body, headers={"X-CSRFToken": token}).status_code == 201
     again = client.post("/api/v1/services", json=body, headers={"X-CSRFToken": token})
     assert again.status_code == 409 and again.json()["error"]["code"] == "service_exists"
-    invalid = client.put(f"/api/v1/services/{CODE}", json={**body, "code": CODE, "bogus": 1}, headers={"X-CSRFToken": token})
+    invalid = client.put(
+        f"/api/v1/services/{CODE}", json={**body, "code": CODE, "bogus": 1}, headers={"X-CSRFToken": token}
+    )
     assert invalid.status_code == 422 and invalid.json()["error"]["code"] == "validation_failed"
 
 
 def test_upload_limit(settings, seeded) -> None:  # type: ignore[no-untyped-def]
     settings.max_upload_mb = 1
     with TestClient(create_app(settings)) as client:
-        response = client.post("/api/v1/services", content=b"x" * (1024 * 1024 + 1), headers={"content-type": "application/json"})
+        response = client.post(
+            "/api/v1/services", content=b"x" * (1024 * 1024 + 1), headers={"content-type": "application/json"}
+        )
     assert response.status_code == 413
 
 
 def test_log_filter_masks_id_and_phone_numbers() -> None:
-    assert mask_personal_numbers("身份证44010619900101123X，手机13812345678") == "身份证440106********123X，手机138****5678"
+    assert (
+        mask_personal_numbers("身份证44010619900101123X，手机13812345678")
+        == "身份证440106********123X，手机138****5678"
+    )
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "caller %s", ("13812345678",), None)
     MaskPersonalNumbersFilter().filter(record)
     assert record.getMessage() == "caller 138****5678"
+    access = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/search?q=13812345678", "1.1", 200),
+        None,
+    )
+    MaskPersonalNumbersFilter().filter(access)
+    assert access.args == ("127.0.0.1:5000", "GET", "/search?q=138****5678", "1.1", 200)

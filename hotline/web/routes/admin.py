@@ -8,7 +8,7 @@ import yaml
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from hotline.catalog import edit_service, get_service_version, list_audit, list_current_services, service_from_row
+from hotline.catalog import edit_service, get_service_version, list_audit, list_current_services
 from hotline.errors import HotlineError, ValidationFailedError
 from hotline.web.deps import DbSession, Principal, PrincipalKind, RequireStaff, ensure_department_access
 from hotline.web.templating import render
@@ -20,14 +20,20 @@ router = APIRouter(include_in_schema=False)
 def console_page(request: Request, db: DbSession, principal: RequireStaff) -> HTMLResponse:
     """What this staff member manages, and recent changes there."""
     departments = None if principal.kind is PrincipalKind.admin else sorted(principal.departments)
-    rows = list_current_services(db) if departments is None else [
-        row for department in departments for row in list_current_services(db, department=department)
-    ]
+    rows = (
+        list_current_services(db)
+        if departments is None
+        else [row for department in departments for row in list_current_services(db, department=department)]
+    )
     by_department: dict[str, list[Any]] = {}
     for row in rows:
         by_department.setdefault(row.department, []).append(row)
     return render(
-        request, "console.html", principal=principal, title="工作台", by_department=sorted(by_department.items()),
+        request,
+        "console.html",
+        principal=principal,
+        title="工作台",
+        by_department=sorted(by_department.items()),
         audit=list_audit(db, departments=departments, limit=30),
     )
 
@@ -47,7 +53,9 @@ def _form_from_service(data: dict[str, Any]) -> dict[str, Any]:
         "conditions": "\n".join(data["conditions"]),
         "promised_working_days": data["time_limit"].get("promised_working_days") or "",
         "consultation_phone": data.get("consultation_phone") or "",
-        "materials": yaml.safe_dump(data["materials"], allow_unicode=True, sort_keys=False) if data["materials"] else "",
+        "materials": yaml.safe_dump(data["materials"], allow_unicode=True, sort_keys=False)
+        if data["materials"]
+        else "",
     }
 
 
@@ -85,8 +93,13 @@ def edit_page(code: str, request: Request, db: DbSession, principal: RequireStaf
     row = get_service_version(db, code=code)
     ensure_department_access(principal, row.department)
     return render(
-        request, "edit.html", principal=principal, title=f"编辑 {row.name}", code=code,
-        form=_form_from_service(row.data), next_version=row.version + 1,
+        request,
+        "edit.html",
+        principal=principal,
+        title=f"编辑 {row.name}",
+        code=code,
+        form=_form_from_service(row.data),
+        next_version=row.version + 1,
         can_change_department=principal.kind is PrincipalKind.admin,
     )
 
@@ -108,8 +121,12 @@ def edit_submit(
     """Save the form as a new version and show it."""
     row = get_service_version(db, code=code)
     form = {
-        "name": name, "department": department, "aliases": aliases, "conditions": conditions,
-        "promised_working_days": promised_working_days, "consultation_phone": consultation_phone,
+        "name": name,
+        "department": department,
+        "aliases": aliases,
+        "conditions": conditions,
+        "promised_working_days": promised_working_days,
+        "consultation_phone": consultation_phone,
         "materials": materials,
     }
     check_edit_access(principal, current_department=row.department, new_department=department.strip())
@@ -120,9 +137,16 @@ def edit_submit(
             raise
         db.rollback()
         return render(
-            request, "edit.html", principal=principal, title=f"编辑 {row.name}", code=code, form=form,
-            next_version=row.version + 1, can_change_department=principal.kind is PrincipalKind.admin,
-            error=exc.message, status_code=422,
+            request,
+            "edit.html",
+            principal=principal,
+            title=f"编辑 {row.name}",
+            code=code,
+            form=form,
+            next_version=row.version + 1,
+            can_change_department=principal.kind is PrincipalKind.admin,
+            error=exc.message,
+            status_code=422,
         )
     return RedirectResponse(
         request.url_for("guide_version_page", code=code, version=stored.version).path, status_code=303

@@ -32,9 +32,7 @@ from hotline.web.schemas import (
     ServiceVersionRead,
 )
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorRead} for status in (401, 403, 404, 409, 422)
-}
+ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorRead} for status in (401, 403, 404, 409, 422)}
 router = APIRouter(prefix="/api/v1", tags=["catalog"], responses=ERRORS)
 
 

@@ -42,8 +42,14 @@ def login_submit(
     if user is None:
         logger.info("failed sign-in for %r", username)
         return render(
-            request, "login.html", principal=principal, title="工作人员登录", status_code=401,
-            error="用户名或密码错误 / Wrong username or password", username=username, next_url=_safe_next(next),
+            request,
+            "login.html",
+            principal=principal,
+            title="工作人员登录",
+            status_code=401,
+            error="用户名或密码错误 / Wrong username or password",
+            username=username,
+            next_url=_safe_next(next),
         )
     request.session.clear()
     request.session[SESSION_USER_KEY] = user.id

@@ -55,8 +55,12 @@ def department_page(department: str, request: Request, db: DbSession, principal:
 def _guide(request: Request, db: DbSession, principal: Principal, code: str, version: int | None) -> HTMLResponse:
     row = get_service_version(db, code=code, version=version)
     return render(
-        request, "guide_page.html", principal=principal, service=service_from_row(row),
-        is_current=row.is_current, can_edit=principal.can_access_department(row.department),
+        request,
+        "guide_page.html",
+        principal=principal,
+        service=service_from_row(row),
+        is_current=row.is_current,
+        can_edit=principal.can_access_department(row.department),
     )
 
 
@@ -76,7 +80,9 @@ def guide_version_page(code: str, version: int, request: Request, db: DbSession,
 def versions_page(code: str, request: Request, db: DbSession, principal: Citizen) -> HTMLResponse:
     """Every version of a service."""
     versions = list_versions(db, code=code)
-    return render(request, "versions.html", principal=principal, title=f"{versions[0].name} 版本", code=code, versions=versions)
+    return render(
+        request, "versions.html", principal=principal, title=f"{versions[0].name} 版本", code=code, versions=versions
+    )
 
 
 @router.get("/guides/{code}/checklist", response_class=HTMLResponse)
@@ -89,14 +95,18 @@ def checklist_page(code: str, request: Request, db: DbSession, principal: Citize
     needed = service.required_materials(facts)
     labels = {name: describe_condition(f"applicant.{name}") for name in names}
     return render(
-        request, "checklist_page.html", principal=principal, service=service,
+        request,
+        "checklist_page.html",
+        principal=principal,
+        service=service,
         facts=[{"name": n, "label": labels[n], "checked": facts[n]} for n in names],
         rows=[(material, "unchecked") for material in needed],
         counts={"unchecked": len(needed)},
         optional=[m for m in service.materials if not m.required and m.applies_to(facts)],
         not_needed=[m for m in service.materials if not m.applies_to(facts)],
         stated_facts=[labels[n] for n in names if facts[n]],
-        reviewed=False, application_date=None,
+        reviewed=False,
+        application_date=None,
     )
 
 
