@@ -3,6 +3,7 @@
 from guides.catalog_loader import CatalogError, load_catalog, load_demo_catalog, new_version
 from guides.importer import ImportOutcome, RecordError, import_export, record_to_service
 from guides.rendering import (
+    FACT_LABELS,
     MATERIAL_STATUSES,
     checklist_context,
     condition_facts,
@@ -33,6 +34,7 @@ from guides.search import SearchHit, ServiceIndex, derived_query, tokenize, top_
 from guides.workdays import CalendarRangeError, add_working_days, is_working_day, working_days_between
 
 __all__ = [
+    "FACT_LABELS",
     "MATERIAL_STATUSES",
     "CalendarRangeError",
     "CatalogError",
