@@ -153,3 +153,27 @@ def test_export_file_errors_name_file_and_line(tmp_path):
     assert outcomes[2].error == f"{path}:4: record has no TASK_NAME (nor matter_name): a service needs a name"
     assert "must be a JSON object" in outcomes[3].error
     assert outcomes[4].error.startswith(f"{path}:6: not UTF-8")
+
+
+def test_randomly_mutated_real_records_never_raise_anything_but_record_error(real_export):
+    import random
+
+    rng = random.Random(12345)
+    replacements = [None, 0, -5, 3.5, True, "", "无", [], ["无", 7, None], {"a": 1}, "（1）x（2）y", "字" * 5000]
+    lines = real_export.read_text(encoding="utf-8").splitlines()
+    imported = rejected = 0
+    for line in rng.sample(lines, 300):
+        record = json.loads(line)
+        for key in rng.sample(sorted(record), k=rng.randint(1, 8)):
+            if rng.random() < 0.2:
+                del record[key]
+            else:
+                record[key] = rng.choice(replacements)
+        try:
+            service, _ = record_to_service(record)
+        except RecordError:
+            rejected += 1
+            continue
+        render_guide(service)
+        imported += 1
+    assert imported > 200 and imported + rejected == 300
