@@ -12,6 +12,7 @@ from hotline.db.base import utcnow
 from hotline.jobs import JobContext, JobHandler, PermanentJobError
 from hotline.models import ServiceVersion
 from hotline.settings import HotlineSettings
+from hotline.submissions.masking import mask_text
 from hotline.submissions.models import Submission, SubmissionStatus
 from hotline.submissions.previews import render_previews
 from hotline.submissions.review import PipelineReviewer, Reviewer, ReviewerUnavailableError
@@ -99,7 +100,7 @@ class PrereviewJob:
             submission = session.get(Submission, submission_id)
             if submission is not None:
                 submission.status = SubmissionStatus.failed.value
-                submission.error = error
+                submission.error = mask_text(error)
                 submission.updated_at = utcnow()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from hotline.logging_filters import mask_personal_numbers
 
 MASKED_FORM_FIELDS = ("id_number", "phone")
+_ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])")
 
 
 def mask_id_number(number: str) -> str:
@@ -39,5 +40,5 @@ def mask_form(form: dict[str, Any]) -> dict[str, Any]:
 
 
 def mask_text(text: str) -> str:
-    """Free text (finding messages and details) with ID and phone numbers masked."""
-    return mask_personal_numbers(text)
+    """Free text (finding messages, reasons, errors) with ID numbers as 1101**********1234 and phones masked."""
+    return mask_personal_numbers(_ID_NUMBER_IN_TEXT.sub(lambda m: f"{m.group(1)}{'*' * 10}{m.group(2)}", text))

@@ -131,3 +131,20 @@ def test_masking_keeps_four_and_four() -> None:
     assert mask_form({"name": "张三", "id_number": VALID_ID, "phone": "13812345678"}) == {
         "name": "张三", "id_number": "1101**********002X", "phone": "138****5678"
     }
+
+
+def test_decisions_wait_for_the_report_and_need_an_existing_finding(
+    make_client: Callable[[str | None], TestClient], seeded: dict[str, str], settings: HotlineSettings,
+    session_factory: sessionmaker[Session], job_settings: JobSettings, reviewer: FakeReviewer,
+) -> None:
+    reference = _submit(make_client(None))
+    clerk = make_client(seeded["clerk_a"])
+    url = f"/api/v1/review/submissions/{reference}/findings/0"
+    headers = {"x-csrftoken": clerk.cookies["csrftoken"]}
+    early = clerk.post(url, json={"decision": "accepted"}, headers=headers)
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "not_reviewable")
+    assert _worker(settings, session_factory, job_settings, reviewer).run_once() is True
+    missing = clerk.post(url.replace("/0", "/99"), json={"decision": "accepted"}, headers=headers)
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "finding_not_found")
+    assert clerk.post(url, json={"decision": "maybe"}, headers=headers).status_code == 422
+    assert clerk.post(url, json={"decision": "accepted"}, headers=headers).status_code == 200
