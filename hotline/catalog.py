@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from guides import Service
+from guides import Service, ServiceType
 from hotline.errors import ServiceNotFoundError, ValidationFailedError
 from hotline.models import AuditLog, ServiceVersion
 
@@ -142,12 +143,41 @@ def list_versions(session: Session, *, code: str) -> list[ServiceVersion]:
     return rows
 
 
-def list_current_services(session: Session, *, department: str | None = None) -> list[ServiceVersion]:
-    """Current versions, by department then name; only ``department``'s when given."""
+@dataclass(frozen=True)
+class ServiceSummary:
+    """What listings show of a current service, read without loading its full content."""
+
+    code: str
+    name: str
+    department: str
+    version: int
+    service_type: ServiceType
+
+
+def list_current_services(
+    session: Session, *, department: str | None = None, offset: int = 0, limit: int | None = None
+) -> list[ServiceVersion]:
+    """Current versions, by department then name; only ``department``'s when given; a slice when asked."""
     query = select(ServiceVersion).where(ServiceVersion.is_current.is_(True))
     if department is not None:
         query = query.where(ServiceVersion.department == department)
-    return list(session.scalars(query.order_by(ServiceVersion.department, ServiceVersion.name, ServiceVersion.code)))
+    query = query.order_by(ServiceVersion.department, ServiceVersion.name, ServiceVersion.code).offset(offset)
+    return list(session.scalars(query if limit is None else query.limit(limit)))
+
+
+def list_service_summaries(session: Session, *, department: str | None = None) -> list[ServiceSummary]:
+    """Current services as summaries (only the service type is read from the stored JSON)."""
+    service_type = ServiceVersion.data["service_type"].as_string()
+    query = select(
+        ServiceVersion.code, ServiceVersion.name, ServiceVersion.department, ServiceVersion.version, service_type
+    ).where(ServiceVersion.is_current.is_(True))
+    if department is not None:
+        query = query.where(ServiceVersion.department == department)
+    rows = session.execute(query.order_by(ServiceVersion.department, ServiceVersion.name, ServiceVersion.code))
+    return [
+        ServiceSummary(code=code, name=name, department=dept, version=version, service_type=ServiceType(kind))
+        for code, name, dept, version, kind in rows
+    ]
 
 
 def list_departments(session: Session) -> list[tuple[str, int]]:
@@ -166,6 +196,9 @@ def catalog_revision(session: Session) -> int:
     return session.scalar(select(func.coalesce(func.max(ServiceVersion.id), 0))) or 0
 
 
-def count_services(session: Session) -> int:
-    """How many services (codes) the catalog holds."""
-    return session.scalar(select(func.count()).where(ServiceVersion.is_current.is_(True))) or 0
+def count_services(session: Session, *, department: str | None = None) -> int:
+    """How many services (codes) the catalog holds, or ``department`` offers."""
+    query = select(func.count()).where(ServiceVersion.is_current.is_(True))
+    if department is not None:
+        query = query.where(ServiceVersion.department == department)
+    return session.scalar(query) or 0

@@ -27,6 +27,10 @@ class CatalogSearch:
                 self._revision = revision
             return self._index
 
+    def warm(self, session: Session) -> int:
+        """Build the index now (e.g. at startup) so the first citizen does not wait; returns its size."""
+        return len(self._current_index(session))
+
     def search(self, session: Session, *, query: str, limit: int) -> list[SearchHit]:
         """Hits (``.service``, ``.score``) best matching ``query``, best first."""
         if not query.strip():

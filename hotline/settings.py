@@ -33,6 +33,8 @@ class HotlineSettings(BaseSettings):
     log_level: str = "INFO"
     page_size: int = Field(default=50, ge=1, le=500)
     search_limit: int = Field(default=20, ge=1, le=200)
+    search_warmup: bool = Field(default=True, description="Build the search index in the background at startup")
+    index_full_list_max: int = Field(default=300, ge=0, description="Above this many services / lists departments")
 
     @model_validator(mode="after")
     def _secret_outside_development(self) -> HotlineSettings:

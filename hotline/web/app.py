@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.sessions import SessionMiddleware
 
 from guides import static_dir as guides_static_dir
@@ -21,6 +24,17 @@ from hotline.web.templating import GUIDES_STATIC_URL, create_templates
 
 SESSION_COOKIE = "hotline_session"
 CSRF_COOKIE = "csrftoken"
+logger = logging.getLogger("hotline.web")
+
+
+def _warm_search(app: FastAPI) -> None:
+    """Build the search index in the background at startup."""
+    try:
+        with app.state.session_factory() as session:
+            size = app.state.search.warm(session)
+        logger.info("search index ready: %d services", size)
+    except SQLAlchemyError as exc:
+        logger.warning("search index not built at startup: %s", exc)
 
 
 def create_app(settings: HotlineSettings | None = None) -> FastAPI:
@@ -31,7 +45,9 @@ def create_app(settings: HotlineSettings | None = None) -> FastAPI:
     secret_key = settings.resolved_secret_key()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.search_warmup:
+            threading.Thread(target=_warm_search, args=(app,), name="search-warmup", daemon=True).start()
         yield
         engine.dispose()
 

@@ -87,7 +87,12 @@ def session_factory(db_engine: Engine) -> sessionmaker[Session]:
 def settings(database_url: str, db_engine: Engine, tmp_path: Path) -> HotlineSettings:
     """Test settings pointing at the test database."""
     return HotlineSettings(
-        environment="test", secret_key=TEST_SECRET, database_url=database_url, data_dir=tmp_path, log_level="WARNING"
+        environment="test",
+        secret_key=TEST_SECRET,
+        database_url=database_url,
+        data_dir=tmp_path,
+        log_level="WARNING",
+        search_warmup=False,
     )
 
 

@@ -215,3 +215,29 @@ def test_log_filter_masks_id_and_phone_numbers() -> None:
     )
     MaskPersonalNumbersFilter().filter(access)
     assert access.args == ("127.0.0.1:5000", "GET", "/search?q=138****5678", "1.1", 200)
+
+
+def test_large_catalog_home_lists_departments(settings, seeded) -> None:  # type: ignore[no-untyped-def]
+    settings.index_full_list_max = 5
+    with TestClient(create_app(settings)) as client:
+        home = client.get("/").text
+        assert "按部门浏览" in home and "内地居民结婚登记" not in home
+        department = client.get(f"/departments/{DEPT_A}")
+        assert department.status_code == 200 and "内地居民结婚登记" in department.text
+        assert client.get("/departments/不存在的部门").status_code == 404
+
+
+def test_api_pages_through_services(client: TestClient, seeded, settings) -> None:  # type: ignore[no-untyped-def]
+    first = client.get("/api/v1/services").json()
+    codes = [item["code"] for item in first["items"]]
+    page_size = settings.page_size
+    assert first["total"] == len(codes) or len(codes) == page_size
+    empty = client.get("/api/v1/services", params={"page": 99}).json()
+    assert empty["items"] == [] and empty["total"] == first["total"]
+    one_department = client.get("/api/v1/services", params={"department": DEPT_A}).json()
+    assert {item["department"] for item in one_department["items"]} == {DEPT_A}
+
+
+def test_search_warmup_builds_the_index(app, seeded) -> None:  # type: ignore[no-untyped-def]
+    with app.state.session_factory() as session:
+        assert app.state.search.warm(session) >= 20

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from guides import Service
 from hotline.catalog import (
+    count_services,
     get_service_version,
     list_audit,
     list_current_services,
@@ -49,9 +50,9 @@ def api_list_services(
 ) -> ServicePage:
     """Current services, by department and name, a page at a time."""
     size = request.app.state.settings.page_size
-    rows = list_current_services(db, department=department)
-    items = [ServiceVersionRead.model_validate(row) for row in rows[(page - 1) * size : page * size]]
-    return ServicePage(items=items, total=len(rows), page=page, page_size=size)
+    rows = list_current_services(db, department=department, offset=(page - 1) * size, limit=size)
+    items = [ServiceVersionRead.model_validate(row) for row in rows]
+    return ServicePage(items=items, total=count_services(db, department=department), page=page, page_size=size)
 
 
 @router.get("/services/{code}", response_model=ServiceRead)

@@ -8,10 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from guides import Service, describe_condition
-from hotline.catalog import get_service_version, list_current_services, list_versions, service_from_row
+from guides import describe_condition
+from hotline.catalog import (
+    ServiceSummary,
+    count_services,
+    get_service_version,
+    list_departments,
+    list_service_summaries,
+    list_versions,
+    service_from_row,
+)
 from hotline.errors import NotFoundError
-from hotline.models import ServiceVersion
 from hotline.web.deps import DbSession, Principal, citizen_session
 from hotline.web.templating import render
 
@@ -29,27 +36,30 @@ def healthz(db: DbSession) -> str:
     return "ok"
 
 
-def _groups(rows: list[ServiceVersion]) -> list[tuple[str, list[Service]]]:
-    groups: dict[str, list[Service]] = {}
-    for row in rows:
-        groups.setdefault(row.department, []).append(service_from_row(row))
+def _groups(summaries: list[ServiceSummary]) -> list[tuple[str, list[ServiceSummary]]]:
+    groups: dict[str, list[ServiceSummary]] = {}
+    for summary in summaries:
+        groups.setdefault(summary.department, []).append(summary)
     return sorted(groups.items())
 
 
 @router.get("/", response_class=HTMLResponse)
 def index_page(request: Request, db: DbSession, principal: Citizen) -> HTMLResponse:
-    """The catalog by department."""
-    rows = list_current_services(db)
-    return render(request, "index.html", principal=principal, groups=_groups(rows), total=len(rows))
+    """The catalog by department: every service, or a department directory when the catalog is large."""
+    total = count_services(db)
+    if total > request.app.state.settings.index_full_list_max:
+        return render(request, "departments.html", principal=principal, departments=list_departments(db), total=total)
+    summaries = list_service_summaries(db)
+    return render(request, "index.html", principal=principal, groups=_groups(summaries), total=len(summaries))
 
 
 @router.get("/departments/{department}", response_class=HTMLResponse)
 def department_page(department: str, request: Request, db: DbSession, principal: Citizen) -> HTMLResponse:
     """Services of one department."""
-    rows = list_current_services(db, department=department)
-    if not rows:
+    summaries = list_service_summaries(db, department=department)
+    if not summaries:
         raise NotFoundError(f"未找到部门 {department} / department not found", code="department_not_found")
-    return render(request, "index.html", principal=principal, groups=_groups(rows), total=len(rows))
+    return render(request, "index.html", principal=principal, groups=_groups(summaries), total=len(summaries))
 
 
 def _guide(request: Request, db: DbSession, principal: Principal, code: str, version: int | None) -> HTMLResponse:
