@@ -13,8 +13,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from guides import Service
-from guides.rendering import FACT_LABELS, MATERIAL_STATUSES
+from guides import MATERIAL_STATUSES, Service, checklist_context, condition_facts
+from guides.rendering import FACT_LABELS
 from hotline.catalog import get_service_version, service_from_row
 from hotline.db import session_scope
 from hotline.errors import PermissionDeniedError
@@ -33,7 +33,6 @@ from hotline.submissions.service import (
     get_submission,
     list_citizen_submissions,
     list_review_queue,
-    service_facts,
 )
 from hotline.submissions.uploads import parse_upload
 from hotline.submissions.views import (
@@ -94,7 +93,9 @@ def _render(request: Request, name: str, *, principal: Principal, status_code: i
 
 
 def _image_url(request: Request, submission: Submission) -> str:
-    return request.url_for("submission_page_image", reference=submission.reference, index=0).path[:-1] + "{index}"
+    """The page-image URL of this submission as a pattern with ``{index}``."""
+    first = request.url_for("submission_page_image", reference=submission.reference, index=0).path
+    return first.rsplit("/", 1)[0] + "/{index}"
 
 
 def _job(db: DbSession, submission: Submission) -> Job | None:
@@ -154,7 +155,7 @@ def submission_form_page(code: str, request: Request, db: DbSession, principal: 
     runtime = get_runtime(request)
     return _render(
         request, "submissions/apply.html", principal=principal, title=f"在线预审：{service.name}", service=service,
-        version=row.version, facts=[{"name": n, "label": FACT_LABELS.get(n, n)} for n in service_facts(service)],
+        version=row.version, facts=[{"name": n, "label": FACT_LABELS.get(n, n)} for n in condition_facts(service)],
         form_labels=FORM_LABELS, max_file_mb=runtime.settings.max_file_mb, max_files=runtime.settings.max_files,
     )
 
@@ -184,17 +185,9 @@ def _checklist_context(service: Service, submission: Submission) -> dict[str, An
         for item in (submission.report or {}).get("materials") or []
         if item.get("status") in MATERIAL_STATUSES
     }
-    facts = dict(submission.facts)
-    rows = [(m, statuses.get(m.id, "unchecked")) for m in service.required_materials(facts)]
-    return {
-        "rows": rows,
-        "counts": {s: sum(1 for _, status in rows if status == s) for s in (*MATERIAL_STATUSES, "unchecked")},
-        "optional": [m for m in service.materials if not m.required and m.applies_to(facts)],
-        "not_needed": [m for m in service.materials if not m.applies_to(facts)],
-        "stated_facts": [FACT_LABELS.get(name, name) for name, value in facts.items() if value],
-        "reviewed": bool(statuses),
-        "application_date": submission.application_date,
-    }
+    return checklist_context(
+        service, submission.facts, statuses=statuses, application_date=submission.application_date
+    )
 
 
 @router.get("/submissions/{reference}", response_class=HTMLResponse, include_in_schema=False)
@@ -206,7 +199,7 @@ def submission_page(reference: str, request: Request, db: DbSession, principal: 
     service = service_from_row(row)
     findings = finding_views(submission, staff=False)
     return _render(
-        request, "submissions/result.html", principal=principal, service=service, submission=submission,
+        request, "submissions/result.html", principal=principal, submission=submission,
         findings=findings, pages=pages_with_findings(submission, findings, _image_url(request, submission)),
         form=mask_form(submission.form), form_labels=FORM_LABELS, current_status=STATUS_LABELS[submission.status],
         finished=submission.status not in UNFINISHED, severity_labels=SEVERITY_LABELS,

@@ -11,7 +11,6 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import PackageLoader
 
 from guides.rendering import create_environment
-from hotline.errors import HotlineError
 from hotline.jobs import JobQueue, JobSettings, WorkerPool, create_queue
 from hotline.settings import HotlineSettings
 from hotline.submissions.handlers import blob_store, create_handlers
@@ -33,47 +32,50 @@ class SubmissionRuntime:
     pool: WorkerPool | None
 
 
-class RuntimeNotStartedError(HotlineError):
-    """The app was used without running its lifespan (the submission workers are not up)."""
-
-    code = "service_unavailable"
-    status_code = 503
-
-
-@asynccontextmanager
-async def submissions_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Build the runtime; ``app.state`` may carry ``submission_settings``, ``job_settings`` and ``reviewer`` to override."""
+def build_runtime(app: FastAPI, *, start_workers: bool) -> SubmissionRuntime:
+    """The runtime of ``app``; ``app.state`` may carry ``submission_settings``, ``job_settings`` and ``reviewer``."""
     settings: HotlineSettings = app.state.settings
     submission_settings = getattr(app.state, "submission_settings", None) or SubmissionSettings()
     job_settings = getattr(app.state, "job_settings", None) or JobSettings()
     reviewer = getattr(app.state, "reviewer", None) or PipelineReviewer()
     queue = create_queue(job_settings)
     pool = None
-    if job_settings.in_app_workers:
+    if start_workers and job_settings.in_app_workers:
         pool = WorkerPool(
             session_factory=app.state.session_factory, queue=queue, settings=job_settings,
             handlers=create_handlers(settings, reviewer=reviewer, submission_settings=submission_settings),
             threads=job_settings.in_app_workers,
         )
         pool.start()
-    app.state.submission_runtime = SubmissionRuntime(
+    return SubmissionRuntime(
         settings=submission_settings, job_settings=job_settings, store=blob_store(settings), queue=queue,
         reviewer=reviewer, pool=pool,
     )
+
+
+@asynccontextmanager
+async def submissions_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build the runtime and start the in-app workers; stop them (finishing running jobs) on shutdown."""
+    runtime = build_runtime(app, start_workers=True)
+    app.state.submission_runtime = runtime
     try:
         yield
     finally:
-        if pool is not None:
-            pool.stop()
+        if runtime.pool is not None:
+            runtime.pool.stop()
         else:
-            queue.close()
+            runtime.queue.close()
 
 
 def get_runtime(request: Request) -> SubmissionRuntime:
-    """The runtime built by the lifespan."""
+    """The runtime built by the lifespan; without one (an app driven without its lifespan) a worker-less one.
+
+    Jobs enqueued then wait in the database for a worker process.
+    """
     runtime = getattr(request.app.state, "submission_runtime", None)
     if runtime is None:
-        raise RuntimeNotStartedError("服务正在启动，请稍后再试 / the service is starting, try again shortly")
+        runtime = build_runtime(request.app, start_workers=False)
+        request.app.state.submission_runtime = runtime
     return runtime
 
 

@@ -6,7 +6,6 @@ Every function takes a ``Session`` and never commits: the caller owns the transa
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guides import Service
+from guides import Service, condition_facts
 from hotline.db.base import utcnow
 from hotline.errors import ValidationFailedError
 from hotline.jobs import JobQueue
@@ -39,14 +38,8 @@ from hotline.submissions.uploads import ParsedUpload
 
 JOB_KIND = "prereview_submission"
 FORM_FIELDS = ("name", "id_number", "uscc", "legal_representative", "phone")
-FACT_PATTERN = re.compile(r"applicant\.([a-z_][a-z0-9_]*)")
 MAX_REASON_CHARS = 1000
 ATTENTION_SEVERITIES = ("blocking", "warning")
-
-
-def service_facts(service: Service) -> list[str]:
-    """Applicant facts the service's material conditions ask about (e.g. ``is_agent``)."""
-    return sorted({fact for m in service.materials if m.condition for fact in FACT_PATTERN.findall(m.condition)})
 
 
 def create_submission(
@@ -63,7 +56,7 @@ def create_submission(
     if not upload.files:
         raise NoFilesError("请至少上传一个文件 / upload at least one file")
     service = Service.model_validate(row.data)
-    allowed_facts = set(service_facts(service))
+    allowed_facts = set(condition_facts(service))
     chosen = {value.strip() for value in upload.fields.get("facts", []) if value.strip()}
     unknown = sorted(chosen - allowed_facts)
     if unknown:
