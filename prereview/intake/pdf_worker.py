@@ -37,6 +37,8 @@ SCANNED_COVERAGE = 0.6
 FULL_PAGE_COVERAGE = 0.9
 # Pages with more objects than this are classified from the first ones only.
 MAX_OBJECTS_INSPECTED = 20_000
+# Text beyond this many characters on one page is not read (a dense A4 page holds about 6 000).
+MAX_CHARS_PER_PAGE = 50_000
 # A text layer is usable when at least this many characters are letters, digits or CJK ideographs...
 MIN_GOOD_CHARS = 4
 # ...and they make up at least this share of the non-space characters (the rest is U+FFFD, private use, controls).
@@ -214,6 +216,11 @@ def _process_page(*, pdf: pdfium.PdfDocument, index: int, config: dict[str, Any]
     """Classify, extract and render one page; returns the pixels it used from the file's budget."""
     number = index + 1
     page = pdf[index]
+    if page.formenv and pdfium_c.FPDFPage_GetAnnotCount(page) > 0:
+        # Filled-in form fields live in annotations, outside the page's text; flattening moves them in.
+        page.flatten()
+        page.close()
+        page = pdf[index]
     width_pt, height_pt = page.get_size()
     if not (math.isfinite(width_pt) and math.isfinite(height_pt)) or width_pt < 1 or height_pt < 1:
         manifest.finding("unreadable_page", f"page size {width_pt}x{height_pt} pt is empty", page=number)
@@ -306,19 +313,62 @@ def _usable(lines: list[dict[str, Any]]) -> bool:
 def _text_lines(
     page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, width_pt: float, height_pt: float, scale: float
 ) -> list[dict[str, Any]]:
-    """Text rectangles of the page as lines with bboxes in pixels at ``scale`` (pixels per point)."""
+    """The page's characters grouped into lines, with bboxes in pixels at ``scale`` (pixels per point).
+
+    A line ends at a line break PDFium reports, or where the next character does not sit on the
+    same baseline right after the previous one (e.g. a form value placed beside its label).
+    """
     size_x = max(1, round(width_pt * scale))
     size_y = max(1, round(height_pt * scale))
-    lines = []
-    for rect_index in range(textpage.count_rects()):
-        left, bottom, right, top = textpage.get_rect(rect_index)
-        text = " ".join(textpage.get_text_bounded(left, bottom, right, top).split())
-        if not text:
+    lines: list[dict[str, Any]] = []
+    chars: list[str] = []
+    box: list[float] | None = None  # tight ink box of the line so far
+    previous: tuple[float, float, float, float] | None = None  # loose (font) box of its last character
+
+    def flush() -> None:
+        nonlocal chars, box
+        text = " ".join("".join(chars).split())
+        if text and box is not None:
+            x0, y0 = _to_device(page, size_x, size_y, box[0], box[3])
+            x1, y1 = _to_device(page, size_x, size_y, box[2], box[1])
+            lines.append({"text": text, "bbox": [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]})
+        chars, box = [], None
+
+    for index in range(min(textpage.count_chars(), MAX_CHARS_PER_PAGE)):
+        code = pdfium_c.FPDFText_GetUnicode(textpage, index)
+        char = chr(code) if 0 < code < 0x110000 and not 0xD800 <= code <= 0xDFFF else "\ufffd"
+        if pdfium_c.FPDFText_HasUnicodeMapError(textpage, index) == 1:
+            char = "\ufffd"
+        if char in "\r\n":
+            flush()
             continue
-        x0, y0 = _to_device(page, size_x, size_y, left, top)
-        x1, y1 = _to_device(page, size_x, size_y, right, bottom)
-        lines.append({"text": text, "bbox": [min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)]})
+        if char.isspace() or pdfium_c.FPDFText_IsGenerated(textpage, index) == 1:
+            if chars:
+                chars.append(" ")
+            continue
+        try:
+            loose = textpage.get_charbox(index, loose=True)
+            left, bottom, right, top = textpage.get_charbox(index)
+        except pdfium.PdfiumError:
+            continue
+        if previous is not None and not _continues_line(previous, loose):
+            flush()
+        previous = loose
+        chars.append(char)
+        box = [left, bottom, right, top] if box is None else [
+            min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top)
+        ]
+    flush()
     return lines
+
+
+def _continues_line(previous: tuple[float, float, float, float], char: tuple[float, float, float, float]) -> bool:
+    """Whether a character's font box continues the line after the previous one: same band, just right of it."""
+    left, bottom, _right, top = char
+    height = max(1e-3, min(previous[3] - previous[1], top - bottom))
+    if min(previous[3], top) - max(previous[1], bottom) < 0.5 * height:
+        return False
+    return previous[2] - height <= left <= previous[2] + 1.5 * height
 
 
 def _to_device(page: pdfium.PdfPage, size_x: int, size_y: int, x: float, y: float) -> tuple[float, float]:

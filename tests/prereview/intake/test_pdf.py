@@ -54,6 +54,42 @@ def test_text_layer_page_gives_lines_at_render_dpi_and_a_preview(settings: Prere
     assert x0 < x1 and y0 < y1 and x1 < 595 * scale
 
 
+def test_chinese_text_layer_is_read(settings: PrereviewSettings) -> None:
+    text = "申请人：张三 身份证号码".encode("utf-16-be").hex().encode()
+    song = (
+        b"/Font << /F1 << /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H "
+        b"/DescendantFonts [<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light "
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> >>] >> >>"
+    )
+    (page,) = intake_file(name="zh.pdf", data=_single_page_pdf(b"BT /F1 14 Tf 72 770 Td <" + text + b"> Tj ET", song), settings=settings).pages
+    assert page.source == "pdf_text"
+    assert [line.text for line in page.text_lines] == ["申请人：张三 身份证号码"]
+
+
+def test_filled_form_fields_become_their_own_lines(settings: PrereviewSettings) -> None:
+    appearance = pdf_stream(
+        b"/Tx BMC BT /Helv 12 Tf 2 6 Td (Zhang San) Tj ET EMC",
+        b"/Type /XObject /Subtype /Form /BBox [0 0 200 20] /Resources << /Font << /Helv 5 0 R >> >> ",
+    )
+    data = pdf_from_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] /DA (/Helv 12 Tf 0 g) >> >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [4 0 R] "
+            b"/Resources << /Font << /F1 5 0 R >> >> /Contents 7 0 R >>",
+            b"<< /Type /Annot /Subtype /Widget /FT /Tx /T (name) /V (Zhang San) /Rect [150 700 350 720] /P 3 0 R "
+            b"/DA (/Helv 12 Tf 0 g) /AP << /N 6 0 R >> /F 4 >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            appearance,
+            pdf_stream(b"BT /F1 12 Tf 72 705 Td (Applicant name:) Tj ET"),
+        ]
+    )
+    (page,) = intake_file(name="form.pdf", data=data, settings=settings).pages
+    assert [line.text for line in page.text_lines] == ["Applicant name:", "Zhang San"]
+    label, value = (line.bbox for line in page.text_lines)
+    assert value[0] > label[2] and abs(value[3] - label[3]) < 20
+
+
 def test_rotated_page_text_boxes_follow_the_rendering(settings: PrereviewSettings) -> None:
     result = intake_file(name="r.pdf", data=text_pdf(LINES, media_box=b"[0 0 595 842] /Rotate 90"), settings=settings)
     (page,) = result.pages
