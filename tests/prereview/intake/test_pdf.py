@@ -87,7 +87,9 @@ def test_filled_form_fields_become_their_own_lines(settings: PrereviewSettings) 
     (page,) = intake_file(name="form.pdf", data=data, settings=settings).pages
     assert [line.text for line in page.text_lines] == ["Applicant name:", "Zhang San"]
     label, value = (line.bbox for line in page.text_lines)
-    assert value[0] > label[2] and abs(value[3] - label[3]) < 20
+    # the field box starts at x = 150 pt (+2 pt padding), overlapping the end of its label
+    assert value[0] == pytest.approx(152 * settings.render_dpi / 72, abs=4)
+    assert value[0] < label[2] and abs(value[3] - label[3]) < 20
 
 
 def test_rotated_page_text_boxes_follow_the_rendering(settings: PrereviewSettings) -> None:
