@@ -1,0 +1,121 @@
+"""Chromium against a real server: the result page polls to its result, boxes show, a clerk overrides; axe stays clean."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from hotline import HotlineSettings
+from hotline.jobs import JobSettings
+from hotline.submissions import FakeReviewer, SubmissionSettings
+from tests.conftest import require_service
+from tests.hotline.conftest import PASSWORD
+from tests.hotline.submissions.conftest import A_CODE, VALID_ID, build_app, png_page
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(
+    settings: HotlineSettings, seeded: dict[str, str], reviewer: FakeReviewer, submission_settings: SubmissionSettings
+) -> Iterator[str]:
+    """The app with the submissions router under uvicorn in a thread; the worker waits a little so polling shows."""
+    jobs = JobSettings(in_app_workers=1, poll_interval_s=1.5, backoff_base_s=0)
+    app = build_app(settings, reviewer, jobs, submission_settings)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(20)
+
+
+@pytest.fixture
+def browser():  # type: ignore[no-untyped-def]
+    if not CHROMIUM.exists():
+        require_service(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def serious_violations(page) -> list[tuple[str, list]]:  # type: ignore[no-untyped-def]
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"]})
+    return [
+        (violation["id"], [node["target"] for node in violation["nodes"]][:3])
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def test_result_page_and_review_in_chromium(server: str, browser, seeded: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    citizen = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    page = citizen.new_page()
+    page.goto(f"{server}/apply/{A_CODE}")
+    assert serious_violations(page) == [], "upload form"
+    page.get_by_label("申请人姓名").fill("张三")
+    page.get_by_label("身份证号码").fill(VALID_ID)
+    token = next(c["value"] for c in citizen.cookies() if c["name"] == "csrftoken")
+    # asgi-csrf 0.11 cannot read multipart bodies with python-multipart >= 0.0.26, so the header carries the token.
+    created = page.request.post(
+        f"{server}/api/v1/submissions",
+        multipart={
+            "service": A_CODE, "name": "张三", "id_number": VALID_ID,
+            "files": {"name": "id-front.png", "mimeType": "image/png", "buffer": png_page(1)},
+        },
+        headers={"x-csrftoken": token},
+    )
+    assert created.status == 202, created.text()
+    page.goto(server + created.json()["result_url"])
+    assert page.locator("#progress").get_attribute("data-finished") == "false"
+    page.wait_for_selector("svg rect.box", timeout=20_000)  # the page polled and reloaded itself
+    assert "待人工核对" in page.content() or "缺少" in page.content()
+    assert "1101**********002X" in page.content() and VALID_ID not in page.content()
+    assert serious_violations(page) == [], "result"
+    citizen.close()
+
+    clerk = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
+    page = clerk.new_page()
+    page.goto(f"{server}/login?next=/review")
+    page.get_by_label("用户名").fill(seeded["clerk_a"])
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url("**/review")
+    assert serious_violations(page) == [], "queue"
+    page.get_by_role("link", name="内地居民结婚登记").click()
+    page.wait_for_url("**/review/*")
+    assert VALID_ID in page.content()
+    assert serious_violations(page) == [], "review detail"
+    finding = page.locator("#finding-1")
+    finding.get_by_label("推翻（预审有误）").check()
+    finding.get_by_label("理由").fill("照片清晰")
+    finding.get_by_role("button", name="保存").click()
+    page.wait_for_url("**/review/*#finding-1")
+    assert page.locator("table").last.inner_text().count("照片清晰") == 1
+    clerk.close()
