@@ -12,6 +12,16 @@ app = typer.Typer(help="联邦学习 Federated intent model training.", no_args_
 intent_app = typer.Typer(help="意图识别 Intent prediction.", no_args_is_help=True)
 
 
+@app.callback()
+def _federation() -> None:
+    """联邦学习 Federated intent model training."""
+
+
+@intent_app.callback()
+def _intent() -> None:
+    """意图识别 Intent prediction."""
+
+
 def _fail(message: str) -> None:
     typer.echo(f"错误 error: {message}", err=True)
     raise typer.Exit(code=2)

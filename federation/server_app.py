@@ -75,7 +75,8 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         evaluate_config=ConfigRecord({}),
         evaluate_fn=after_round,
     )
-    model.set_arrays(result.arrays.to_numpy_ndarrays() if result.arrays is not None else model.get_arrays())
+    if result.arrays is not None and len(result.arrays) > 0:
+        model.set_arrays(result.arrays.to_numpy_ndarrays())
     last_eval = _plain(getattr(inner, "last_evaluate_metrics", None))
     if "nll-by-temperature" in last_eval:
         model.temperature = pick_temperature(last_eval["nll-by-temperature"])  # type: ignore[arg-type]

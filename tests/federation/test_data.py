@@ -1,0 +1,69 @@
+"""Reading labelled CSVs and spreading them over departments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from federation.data import DataFileError, parse_partition, partition_indices, read_labelled_csv, stratified_split
+
+
+def test_by_label_gives_each_department_its_topic_with_misrouted_share():
+    labels = ["a"] * 500 + ["b"] * 500 + ["c"] * 500
+    parts = partition_indices(labels, 3, parse_partition("by-label:0.2"), seed=1)
+    y = np.asarray(labels)
+    for d, rows in enumerate(parts):
+        own = (y[rows] == "abc"[d]).sum()
+        assert 0.75 * 500 < own < 0.85 * 500
+    assert sorted(np.concatenate(parts).tolist()) == list(range(1500))
+
+
+def test_by_label_maps_labels_round_robin_when_fewer_departments():
+    labels = ["a", "b", "c", "d"] * 10
+    parts = partition_indices(labels, 2, parse_partition("by-label:0"), seed=0)
+    y = np.asarray(labels)
+    assert set(y[parts[0]]) == {"a", "c"}
+    assert set(y[parts[1]]) == {"b", "d"}
+
+
+def test_dirichlet_small_alpha_skews_and_iid_balances():
+    labels = ["a", "b"] * 400
+    skew = partition_indices(labels, 4, parse_partition("dirichlet:0.1"), seed=0)
+    iid = partition_indices(labels, 4, parse_partition("iid"), seed=0)
+    y = np.asarray(labels)
+    share_a = [float((y[p] == "a").mean()) for p in skew if len(p) > 20]
+    assert max(share_a) - min(share_a) > 0.3
+    assert all(150 < len(p) < 250 for p in iid)
+
+
+@pytest.mark.parametrize("bad", ["random", "dirichlet:", "dirichlet:0", "by-label:1.5"])
+def test_bad_partition_specs_name_the_forms(bad):
+    with pytest.raises(DataFileError):
+        parse_partition(bad)
+
+
+def test_stratified_split_keeps_every_label_in_test():
+    labels = ["a"] * 50 + ["b"] * 10
+    train, test = stratified_split(labels, test_fraction=0.2, seed=0)
+    y = np.asarray(labels)
+    assert (y[test] == "a").sum() == 10 and (y[test] == "b").sum() == 2
+    assert not set(train) & set(test)
+
+
+def test_csv_errors_are_specific(tmp_path):
+    with pytest.raises(DataFileError, match="not found"):
+        read_labelled_csv(tmp_path / "none.csv")
+    path = tmp_path / "x.csv"
+    path.write_text("title,label\n你好,a\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="missing column"):
+        read_labelled_csv(path, text_columns=["title", "detail"], label_column="label")
+    path.write_bytes("title,label\n".encode() + "你好,a\n".encode("gbk"))
+    with pytest.raises(DataFileError, match="not UTF-8"):
+        read_labelled_csv(path, text_columns=["title"])
+
+
+def test_csv_joins_text_columns_and_drops_unlabelled(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("title,detail,label\n主题,详情,a\n无标签,,\n", encoding="utf-8")
+    data = read_labelled_csv(path, text_columns=["title", "detail"], label_column="label")
+    assert data.texts == ["主题 详情"] and data.labels == ["a"]

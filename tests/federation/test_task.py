@@ -1,0 +1,57 @@
+"""Run config, department resolution, round files and the round hook."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from federation.task import DEFAULT_RUN_CONFIG, RoundEvent, TaskConfig, TaskConfigError, append_round, load_round_hook, resolve_department
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS: list[RoundEvent] = []
+
+
+def record_event(event: RoundEvent) -> None:
+    """A round hook for the test below."""
+    EVENTS.append(event)
+
+
+def test_pyproject_app_config_uses_known_keys_only():
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["flwr"]["app"]["config"]
+    assert set(config) <= set(DEFAULT_RUN_CONFIG)
+    TaskConfig.from_run_config(config).new_model()
+    components = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["flwr"]["app"]["components"]
+    assert components == {"serverapp": "federation.server_app:app", "clientapp": "federation.client_app:app"}
+
+
+def test_bad_config_is_named():
+    with pytest.raises(TaskConfigError, match="unknown run-config key 'rounds'"):
+        TaskConfig.from_run_config({"rounds": 3})
+    with pytest.raises(TaskConfigError, match="'local-epochs' must be an integer"):
+        TaskConfig.from_run_config({"local-epochs": "many"}).int("local-epochs")
+
+
+def test_department_from_node_config_or_simulation_partition(tmp_path):
+    config = TaskConfig.from_run_config({"partitions-dir": str(tmp_path), "state-dir": str(tmp_path / "s")})
+    deployed = resolve_department({"department-id": "hrss", "data-path": str(tmp_path / "hrss.csv")}, config)
+    assert deployed.department_id == "hrss" and deployed.state_dir == tmp_path / "s" / "hrss"
+    simulated = resolve_department({"partition-id": 2, "num-partitions": 5}, config)
+    assert simulated.data_path == tmp_path / "department-2.csv"
+    with pytest.raises(TaskConfigError, match="data-path"):
+        resolve_department({}, TaskConfig.from_run_config({}))
+
+
+def test_round_hook_and_rounds_file(tmp_path):
+    hook = load_round_hook("tests.federation.test_task:record_event")
+    event = RoundEvent(run_id="7", server_round=1, model_out_dir=str(tmp_path), metrics={"central": {"macro-f1": 0.5}})
+    append_round(tmp_path, event)
+    hook(event)
+    assert EVENTS[-1] is event
+    assert json.loads((tmp_path / "rounds.jsonl").read_text(encoding="utf-8"))["server_round"] == 1
+    with pytest.raises(TaskConfigError, match="cannot be imported"):
+        load_round_hook("no.such.module:fn")
+    with pytest.raises(TaskConfigError, match="package.module:function"):
+        load_round_hook("justaname")
