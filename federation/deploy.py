@@ -227,7 +227,6 @@ def _wait_port(process: ManagedProcess, host: str, port: int, timeout_s: float) 
                 return
         except OSError:
             time.sleep(0.2)
-    process.stop()
     raise DeployError("superlink_start_timeout", f"SuperLink 未在 {timeout_s:.0f} s 内就绪 not ready:\n{process.log_tail()}")
 
 
@@ -255,8 +254,9 @@ def start_superlink(
     `state_dir/superlink.db`; the log goes to `state_dir/superlink.log`. Returns once the
     port accepts connections; raises `DeployError` if the process exits or times out.
     """
-    layout = PkiLayout(pki_dir)
+    layout = PkiLayout(pki_dir.resolve())
     _check_pki(layout, [layout.ca_cert, layout.server_cert, layout.server_key])
+    state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     home = state_dir / "superlink-home"
     home.mkdir(parents=True, exist_ok=True)
@@ -273,7 +273,12 @@ def start_superlink(
     ]  # fmt: skip
     process = _spawn("superlink", argv, log_path=state_dir / "superlink.log", env=_base_env(home), cwd=state_dir)
     process.address = f"{host}:{port}"
-    _wait_port(process, host, port, ready_timeout_s)
+    try:
+        _wait_port(process, host, port, ready_timeout_s)
+    except BaseException:
+        # Also on KeyboardInterrupt/SIGTERM while waiting: never leave a SuperLink behind.
+        process.stop()
+        raise
     return process
 
 
@@ -305,11 +310,11 @@ def start_supernode(
     `DeployError("supernode_refused")` if the node exits first (e.g. its public key is
     not registered) and `supernode_start_timeout` if it does not connect in time.
     """
-    layout = PkiLayout(pki_dir)
+    layout = PkiLayout(pki_dir.resolve())
     _check_pki(layout, [layout.ca_cert, layout.node_key(department_id)])
-    node_state = state_dir / f"supernode-{department_id}"
+    node_state = state_dir.resolve() / f"supernode-{department_id}"
     node_state.mkdir(parents=True, exist_ok=True)
-    config = {"department-id": department_id, "data-path": str(data_path), **(extra_node_config or {})}
+    config = {"department-id": department_id, "data-path": str(data_path.resolve()), **(extra_node_config or {})}
     argv = [
         _bin("flower-supernode"),
         "--root-certificates", str(layout.ca_cert),
@@ -330,19 +335,26 @@ def start_supernode(
     process.extra["department_id"] = department_id
     if not wait_ready:
         return process
-    deadline = time.monotonic() + ready_timeout_s
+    try:
+        _wait_node_active(process, department_id, ready_timeout_s)
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
+def _wait_node_active(process: ManagedProcess, department_id: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if _NODE_ACTIVE_MARKER in process.log_tail(100_000):
-            return process
+            return
         if not process.alive():
-            process.stop()
             raise DeployError(
                 "supernode_refused",
                 f"SuperNode {department_id} 被拒绝或退出 was refused or exited "
                 f"(code {process.popen.returncode}); is its public key registered?\n{process.log_tail()}",
             )
         time.sleep(0.2)
-    process.stop()
     raise DeployError("supernode_start_timeout", f"SuperNode {department_id} 未连接 did not connect:\n{process.log_tail()}")
 
 
@@ -409,10 +421,10 @@ class FlwrCli:
     """The `flwr` CLI bound to one SuperLink through a private FLWR_HOME."""
 
     def __init__(self, *, flwr_home: Path, superlink_address: str, ca_cert: Path, timeout_s: float = 60.0) -> None:
-        self.flwr_home = flwr_home
+        self.flwr_home = flwr_home.resolve()
         self.superlink_address = superlink_address
         self.timeout_s = timeout_s
-        write_connection_config(flwr_home=flwr_home, superlink_address=superlink_address, ca_cert=ca_cert)
+        write_connection_config(flwr_home=self.flwr_home, superlink_address=superlink_address, ca_cert=ca_cert)
 
     def _call(self, args: list[str], *, cwd: Path | None = None) -> dict[str, object]:
         argv = [_bin("flwr"), *args, "--format", "json"]
@@ -436,7 +448,7 @@ class FlwrCli:
 
     def register_node(self, *, public_key: Path, name: str) -> int:
         """Register a SuperNode's public key; returns the node id the SuperLink assigned."""
-        payload = self._call(["supernode", "register", str(public_key), CONNECTION_NAME, "--name", name])
+        payload = self._call(["supernode", "register", str(public_key.resolve()), CONNECTION_NAME, "--name", name])
         return int(str(payload["node-id"]))
 
     def list_nodes(self) -> list[dict[str, object]]:
@@ -448,7 +460,7 @@ class FlwrCli:
 
     def submit_run(self, *, app_dir: Path, run_config: Mapping[str, str | int | float | bool] | None = None) -> int:
         """Build the FAB from `app_dir` (see `stage_app`) and start a run; returns the run id."""
-        args = ["run", str(app_dir), CONNECTION_NAME]
+        args = ["run", str(app_dir.resolve()), CONNECTION_NAME]
         if run_config:
             args += ["--run-config", " ".join(f"{k}={_toml_value(v)}" for k, v in run_config.items())]
         payload = self._call(args)
@@ -498,6 +510,12 @@ class FlwrCli:
         return done.stdout
 
 
+def _license(value: object) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items()) + " }"
+    return json.dumps(str(value))
+
+
 def _last_json_object(text: str) -> dict[str, object] | None:
     """The JSON object `flwr --format json` prints (the last top-level `{...}` block)."""
     start = text.rfind("\n{")
@@ -509,13 +527,21 @@ def _last_json_object(text: str) -> dict[str, object] | None:
     return value if isinstance(value, dict) else None
 
 
-def stage_app(*, project_dir: Path, out_dir: Path, packages: Sequence[str] = ("federation",)) -> Path:
+def stage_app(
+    *,
+    project_dir: Path,
+    out_dir: Path,
+    packages: Sequence[str] = ("federation",),
+    extra_config: Mapping[str, str | int | float | bool] | None = None,
+) -> Path:
     """Copy a Flower app into `out_dir` with a pyproject.toml that holds only what a FAB needs.
 
     `flwr run` rewrites a pyproject.toml that still has `[tool.flwr.federations]` (it migrates
     them into the user's Flower config), and would pack the whole repository; staging keeps the
     source tree untouched and the FAB small: the named packages' Python/data files and a
-    pyproject with `[project]` and `[tool.flwr.app]` only.
+    pyproject with `[project]` and `[tool.flwr.app]` only. Flower accepts run-config overrides
+    only for keys the app declares, so `extra_config` keys the project does not declare are
+    added to the staged `[tool.flwr.app.config]` with the given value.
     """
     source = project_dir / "pyproject.toml"
     try:
@@ -546,6 +572,7 @@ def stage_app(*, project_dir: Path, out_dir: Path, packages: Sequence[str] = ("f
         f"version = {json.dumps(project['version'])}",
         f"description = {json.dumps(project.get('description', ''), ensure_ascii=False)}",
         f"dependencies = {json.dumps(project.get('dependencies', []))}",
+        *([f"license = {_license(project['license'])}"] if "license" in project else []),
         "",
         "[tool.flwr.app]",
         f"publisher = {json.dumps(app['publisher'])}",
@@ -554,7 +581,7 @@ def stage_app(*, project_dir: Path, out_dir: Path, packages: Sequence[str] = ("f
         *(f"{k} = {json.dumps(v)}" for k, v in app["components"].items()),
         "",
         "[tool.flwr.app.config]",
-        *(f"{k} = {_toml_value(v)}" for k, v in app.get("config", {}).items()),
+        *(f"{k} = {_toml_value(v)}" for k, v in {**(extra_config or {}), **app.get("config", {})}.items()),
         "",
     ]
     (out_dir / "pyproject.toml").write_text("\n".join(lines), encoding="utf-8")
