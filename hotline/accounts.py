@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hotline.db.base import utcnow
 from hotline.errors import UserExistsError, ValidationFailedError
 from hotline.models import AuditLog, Role, User, UserDepartment
 
+FAILED_LOGIN_ACTION = "sign_in_failed"
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 MIN_PASSWORD_LENGTH = 10
 
@@ -79,6 +82,26 @@ class _DummyHash:
 
 
 _DUMMY_HASH = _DummyHash()
+
+
+def record_failed_login(session: Session, *, username: str) -> None:
+    """Audit a failed sign-in (counted by ``recent_failed_logins``)."""
+    session.add(AuditLog(actor=username[:64], action=FAILED_LOGIN_ACTION, target=f"user:{username[:58]}", detail={}))
+
+
+def recent_failed_logins(session: Session, *, username: str, window_s: int) -> int:
+    """Failed sign-ins for ``username`` within the last ``window_s`` seconds."""
+    since = utcnow() - dt.timedelta(seconds=window_s)
+    return (
+        session.scalar(
+            select(func.count()).where(
+                AuditLog.action == FAILED_LOGIN_ACTION,
+                AuditLog.target == f"user:{username[:58]}",
+                AuditLog.at >= since,
+            )
+        )
+        or 0
+    )
 
 
 def get_user(session: Session, *, user_id: int) -> User | None:

@@ -29,6 +29,8 @@ class HotlineSettings(BaseSettings):
     secret_key: str | None = Field(default=None, min_length=32, description="Signs sessions and CSRF tokens")
     session_max_age_s: int = Field(default=8 * 3600, ge=60)
     session_cookie_secure: bool = False
+    login_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins allowed per username per window")
+    login_lockout_s: int = Field(default=900, ge=1, description="Window (and lockout) for failed sign-ins")
     max_upload_mb: int = Field(default=20, ge=1, le=1024)
     log_level: str = "INFO"
     page_size: int = Field(default=50, ge=1, le=500)

@@ -110,7 +110,7 @@ def _request(client: TestClient, method: str, path: str, kind: str, marker: str)
         return client.request(method, path, follow_redirects=False)
     token = _csrf(client)
     if kind == "bad_login":
-        data = {"username": "admin1", "password": "not-the-password", "csrftoken": token}
+        data = {"username": "no-such-user", "password": "not-the-password", "csrftoken": token}
         return client.post(path, data=data, follow_redirects=False)
     if kind == "form":
         return client.post(path, data={"csrftoken": token}, follow_redirects=False)

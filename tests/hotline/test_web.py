@@ -241,3 +241,18 @@ def test_api_pages_through_services(client: TestClient, seeded, settings) -> Non
 def test_search_warmup_builds_the_index(app, seeded) -> None:  # type: ignore[no-untyped-def]
     with app.state.session_factory() as session:
         assert app.state.search.warm(session) >= 20
+
+
+def test_repeated_wrong_passwords_lock_the_username(settings, seeded) -> None:  # type: ignore[no-untyped-def]
+    settings.login_max_failures = 2
+    with TestClient(create_app(settings)) as client:
+        client.get("/login")
+        token = client.cookies["csrftoken"]
+        for _ in range(2):
+            wrong = client.post(
+                "/login", data={"username": "clerk_a", "password": "wrong-password", "csrftoken": token}
+            )
+            assert wrong.status_code == 401
+        locked = client.post("/login", data={"username": "clerk_a", "password": PASSWORD, "csrftoken": token})
+        assert locked.status_code == 429 and "登录失败次数过多" in locked.text
+        login(client, "clerk_b")  # other usernames are not affected

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from hotline.accounts import authenticate
+from hotline.accounts import authenticate, recent_failed_logins, record_failed_login
 from hotline.models import AuditLog
 from hotline.web.deps import SESSION_USER_KEY, CurrentPrincipal, DbSession
 from hotline.web.templating import render
@@ -37,10 +37,24 @@ def login_submit(
     password: Annotated[str, Form(max_length=256)],
     next: Annotated[str, Form(max_length=500)] = "/console",
 ) -> HTMLResponse | RedirectResponse:
-    """Check the password; on success start a fresh session."""
+    """Check the password; on success start a fresh session. Too many failures lock the username for a while."""
+    settings = request.app.state.settings
+    if recent_failed_logins(db, username=username, window_s=settings.login_lockout_s) >= settings.login_max_failures:
+        logger.warning("sign-in refused for %r: too many failed attempts", username)
+        return render(
+            request,
+            "login.html",
+            principal=principal,
+            title="工作人员登录",
+            status_code=429,
+            error=f"登录失败次数过多，请 {max(1, settings.login_lockout_s // 60)} 分钟后再试 / Too many attempts, try again later",
+            username=username,
+            next_url=_safe_next(next),
+        )
     user = authenticate(db, username=username, password=password)
     if user is None:
         logger.info("failed sign-in for %r", username)
+        record_failed_login(db, username=username)
         return render(
             request,
             "login.html",
