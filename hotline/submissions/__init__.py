@@ -4,7 +4,15 @@ from hotline.submissions import models
 from hotline.submissions.handlers import PrereviewJob, blob_store, create_handlers
 from hotline.submissions.masking import mask_form, mask_id_number, mask_phone
 from hotline.submissions.models import Decision, ReviewDecision, Submission, SubmissionFile, SubmissionStatus
-from hotline.submissions.review import FakeReviewer, PipelineReviewer, Reviewer, ReviewerUnavailableError
+from hotline.submissions.review import (
+    FakeReviewer,
+    PageImage,
+    PipelineReviewer,
+    Progress,
+    Reviewer,
+    ReviewerUnavailableError,
+    ReviewOutcome,
+)
 from hotline.submissions.routes import router
 from hotline.submissions.runtime import SubmissionRuntime, submissions_lifespan
 from hotline.submissions.service import (
@@ -23,9 +31,12 @@ __all__ = [
     "BlobStore",
     "Decision",
     "FakeReviewer",
+    "PageImage",
     "PipelineReviewer",
     "PrereviewJob",
+    "Progress",
     "ReviewDecision",
+    "ReviewOutcome",
     "Reviewer",
     "ReviewerUnavailableError",
     "Submission",

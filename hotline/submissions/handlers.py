@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from guides import Service
@@ -14,12 +17,9 @@ from hotline.models import ServiceVersion
 from hotline.settings import HotlineSettings
 from hotline.submissions.masking import mask_text
 from hotline.submissions.models import Submission, SubmissionStatus
-from hotline.submissions.previews import render_previews
-from hotline.submissions.review import PipelineReviewer, Reviewer, ReviewerUnavailableError
+from hotline.submissions.review import PipelineReviewer, Progress, Reviewer, ReviewerUnavailableError
 from hotline.submissions.service import JOB_KIND
-from hotline.submissions.settings import SubmissionSettings
 from hotline.submissions.storage import BlobStore
-from prereview.settings import PrereviewSettings
 
 logger = logging.getLogger("hotline.submissions")
 
@@ -39,18 +39,10 @@ def blob_store(settings: HotlineSettings) -> BlobStore:
 class PrereviewJob:
     """Handler of ``prereview_submission`` jobs."""
 
-    def __init__(
-        self,
-        *,
-        reviewer: Reviewer,
-        store: BlobStore,
-        submission_settings: SubmissionSettings,
-        prereview_settings: PrereviewSettings,
-    ) -> None:
+    def __init__(self, *, reviewer: Reviewer, store: BlobStore, progress_interval_s: float = 0.5) -> None:
         self.reviewer = reviewer
         self.store = store
-        self.submission_settings = submission_settings
-        self.prereview_settings = prereview_settings
+        self.progress_interval_s = progress_interval_s
 
     def __call__(self, context: JobContext) -> None:
         submission_id = int(context.payload["submission_id"])
@@ -61,6 +53,7 @@ class PrereviewJob:
             if submission.status not in (SubmissionStatus.queued.value, SubmissionStatus.processing.value):
                 return  # already reviewed (e.g. a retry after the result was stored)
             submission.status = SubmissionStatus.processing.value
+            submission.progress = {"stage": "start", "done": 0, "total": 0}
             submission.updated_at = utcnow()
             row = session.get(ServiceVersion, submission.service_version_id)
             assert row is not None  # a foreign key guarantees it
@@ -68,12 +61,9 @@ class PrereviewJob:
             files = [(stored.name, self.store.read(stored.sha256)) for stored in submission.files]
             form, facts, application_date = dict(submission.form), dict(submission.facts), submission.application_date
         try:
-            pages = render_previews(
-                files=files, store=self.store, max_side_px=self.submission_settings.preview_max_side_px,
-                jpeg_quality=self.submission_settings.preview_jpeg_quality, prereview_settings=self.prereview_settings,
-            )
-            report = self.reviewer.check(
-                service=service, files=files, form=form, facts=facts, application_date=application_date
+            outcome = self.reviewer.review(
+                service=service, files=files, form=form, facts=facts, application_date=application_date,
+                on_progress=self._progress_writer(context.session_factory, submission_id),
             )
         except ReviewerUnavailableError as exc:
             self._fail(context.session_factory, submission_id, str(exc))
@@ -82,6 +72,13 @@ class PrereviewJob:
             if context.attempt >= context.max_attempts:
                 self._fail(context.session_factory, submission_id, f"{type(exc).__name__}: {exc}")
             raise
+        order = {name: index for index, (name, _) in enumerate(files)}
+        pages = [
+            {"file": page.file, "page": page.page, "width": page.width, "height": page.height,
+             "preview": self.store.put_bytes(page.jpeg)}
+            for page in sorted(outcome.pages, key=lambda p: (order.get(p.file, len(order)), p.page))
+        ]
+        report = outcome.report
         with session_scope(context.session_factory) as session:
             submission = session.get(Submission, submission_id)
             if submission is None:
@@ -90,8 +87,28 @@ class PrereviewJob:
             submission.verdict = report.verdict
             submission.status = VERDICT_STATUS[report.verdict]
             submission.pages = pages
+            submission.progress = None
             submission.error = None
             submission.updated_at = utcnow()
+
+    def _progress_writer(self, factory: sessionmaker[Session], submission_id: int) -> Callable[[Progress], None]:
+        """A callback storing progress at most every ``progress_interval_s`` (and always at a stage's end)."""
+        last = 0.0
+
+        def write(progress: Progress) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last < self.progress_interval_s and progress.done < progress.total:
+                return
+            last = now
+            with session_scope(factory) as session:
+                session.execute(
+                    update(Submission).where(Submission.id == submission_id).values(
+                        progress={"stage": progress.stage, "done": progress.done, "total": progress.total}
+                    )
+                )
+
+        return write
 
     @staticmethod
     def _fail(factory: sessionmaker[Session], submission_id: int, error: str) -> None:
@@ -104,19 +121,6 @@ class PrereviewJob:
                 submission.updated_at = utcnow()
 
 
-def create_handlers(
-    settings: HotlineSettings,
-    *,
-    reviewer: Reviewer | None = None,
-    submission_settings: SubmissionSettings | None = None,
-    prereview_settings: PrereviewSettings | None = None,
-) -> dict[str, JobHandler]:
+def create_handlers(settings: HotlineSettings, *, reviewer: Reviewer | None = None) -> dict[str, JobHandler]:
     """Every job handler of the application, keyed by job kind."""
-    return {
-        JOB_KIND: PrereviewJob(
-            reviewer=reviewer or PipelineReviewer(),
-            store=blob_store(settings),
-            submission_settings=submission_settings or SubmissionSettings(),
-            prereview_settings=prereview_settings or PrereviewSettings(),
-        )
-    }
+    return {JOB_KIND: PrereviewJob(reviewer=reviewer or PipelineReviewer(), store=blob_store(settings))}

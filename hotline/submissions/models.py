@@ -56,6 +56,7 @@ class Submission(Base):
     application_date: Mapped[dt.date] = mapped_column(Date)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     pages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -43,7 +43,7 @@ def build_runtime(app: FastAPI, *, start_workers: bool) -> SubmissionRuntime:
     if start_workers and job_settings.in_app_workers:
         pool = WorkerPool(
             session_factory=app.state.session_factory, queue=queue, settings=job_settings,
-            handlers=create_handlers(settings, reviewer=reviewer, submission_settings=submission_settings),
+            handlers=create_handlers(settings, reviewer=reviewer),
             threads=job_settings.in_app_workers,
         )
         pool.start()

@@ -57,6 +57,7 @@ class SubmissionRead(BaseModel):
     status_label: str
     verdict: str | None
     finished: bool
+    progress: dict[str, Any] | None = Field(default=None, description="stage, done, total while processing")
     created_at: dt.datetime
     updated_at: dt.datetime
     application_date: dt.date

@@ -7,15 +7,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SubmissionSettings(BaseSettings):
-    """Upload limits and preview sizes; each is documented in docs/review-queue.md."""
+    """Upload limits and the result page's polling; each is documented in docs/review-queue.md."""
 
     model_config = SettingsConfigDict(env_prefix="HOTLINE_SUBMISSIONS_", env_file=None, extra="ignore")
 
     max_file_mb: float = Field(default=10.0, gt=0, le=1024, description="Largest single uploaded file, in MiB")
     max_files: int = Field(default=10, ge=1, le=100, description="Most files in one submission")
     max_field_chars: int = Field(default=500, ge=10, description="Longest text field of the upload form")
-    preview_max_side_px: int = Field(default=1400, ge=200, le=6000, description="Longest side of page previews")
-    preview_jpeg_quality: int = Field(default=80, ge=30, le=95, description="JPEG quality of page previews")
     progress_poll_ms: int = Field(default=1500, ge=200, description="How often the result page polls progress")
 
     @property

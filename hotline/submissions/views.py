@@ -70,7 +70,8 @@ def submission_read(
         service_version=submission.service_version, service_name=submission.service_name,
         department=submission.department, status=submission.status,
         status_label=STATUS_LABELS[submission.status], verdict=submission.verdict,
-        finished=submission.status not in UNFINISHED, created_at=submission.created_at,
+        finished=submission.status not in UNFINISHED, progress=submission.progress,
+        created_at=submission.created_at,
         updated_at=submission.updated_at, application_date=submission.application_date, form=form,
         facts=dict(submission.facts),
         files=[FileRead(name=f.name, media_type=f.media_type, size_bytes=f.size_bytes, sha256=f.sha256)

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("application_date", sa.Date(), nullable=False),
         sa.Column("report", sa.JSON(), nullable=True),
         sa.Column("pages", sa.JSON(), nullable=False),
+        sa.Column("progress", sa.JSON(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("job_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

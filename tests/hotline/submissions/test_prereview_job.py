@@ -10,20 +10,23 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-import prereview
 from hotline import HotlineSettings
 from hotline.db import session_scope
 from hotline.jobs import DatabaseJobQueue, Job, JobSettings, Worker
 from hotline.submissions import (
     FakeReviewer,
     PipelineReviewer,
+    ReviewerUnavailableError,
     Submission,
-    SubmissionSettings,
     create_handlers,
     mask_form,
     mask_id_number,
     mask_phone,
 )
+from prereview.ocr import FakeOcrEngine
+from prereview.pages import TextLine
+from prereview.pipeline import Pipeline
+from prereview.settings import PrereviewSettings
 from tests.hotline.submissions.conftest import A_CODE, VALID_ID, png_page
 
 
@@ -47,9 +50,7 @@ def _submit(client: TestClient) -> str:
 def _worker(
     settings: HotlineSettings, factory: sessionmaker[Session], job_settings: JobSettings, reviewer: object
 ) -> Worker:
-    handlers = create_handlers(
-        settings, reviewer=reviewer, submission_settings=SubmissionSettings()  # type: ignore[arg-type]
-    )
+    handlers = create_handlers(settings, reviewer=reviewer)  # type: ignore[arg-type]
     return Worker(session_factory=factory, queue=DatabaseJobQueue(job_settings), handlers=handlers, settings=job_settings)
 
 
@@ -89,7 +90,7 @@ def test_a_submission_interrupted_mid_review_completes_after_a_restart(
 class BrokenReviewer(FakeReviewer):
     """A reviewer whose engine keeps crashing."""
 
-    def check(self, **kwargs):  # type: ignore[no-untyped-def]
+    def review(self, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("onnxruntime session died")
 
 
@@ -113,14 +114,40 @@ def test_a_review_that_keeps_failing_is_retried_then_marked_failed(
 
 def test_a_missing_pipeline_fails_the_submission_at_once(
     make_client: Callable[[str | None], TestClient], seeded: dict[str, str], settings: HotlineSettings,
-    session_factory: sessionmaker[Session], job_settings: JobSettings, monkeypatch: pytest.MonkeyPatch,
+    session_factory: sessionmaker[Session], job_settings: JobSettings,
 ) -> None:
-    monkeypatch.delattr(prereview, "Pipeline", raising=False)
+    def no_models() -> None:
+        raise ReviewerUnavailableError("prereview pipeline unavailable: OCR models missing")
+
     reference = _submit(make_client(None))
-    assert _worker(settings, session_factory, job_settings, PipelineReviewer()).run_once() is True
+    assert _worker(settings, session_factory, job_settings, PipelineReviewer(no_models)).run_once() is True
     submission, job = _state(session_factory, reference)
     assert (submission.status, job.status, job.attempts) == ("failed", "failed", 1)
-    assert "prereview.Pipeline is not available" in (job.error or "")
+    assert "OCR models missing" in (job.error or "")
+
+
+def test_the_real_pipeline_with_a_scripted_ocr_engine(
+    make_client: Callable[[str | None], TestClient], seeded: dict[str, str], settings: HotlineSettings,
+    session_factory: sessionmaker[Session], job_settings: JobSettings,
+) -> None:
+    lines = [TextLine("居民身份证", (100.0, 100.0, 400.0, 140.0), 0.95), TextLine("姓名 张三", (100.0, 200.0, 300.0, 240.0), 0.9)]
+    engine = FakeOcrEngine(lines)
+    reviewer = PipelineReviewer(lambda: Pipeline.create(settings=PrereviewSettings(), ocr=engine))
+    citizen = make_client(None)
+    reference = _submit(citizen)
+    assert _worker(settings, session_factory, job_settings, reviewer).run_once() is True
+    assert engine.calls >= 1
+    submission, job = _state(session_factory, reference)
+    assert job.status == "done", job.error
+    assert submission.report is not None and "ocr" in submission.report["timings_ms"]
+    assert submission.status in ("pass", "needs_fix", "needs_review")
+    summaries = submission.report["fields"]["pages"]
+    assert [(p["file"], p["page"]) for p in submission.pages] == [(s["file"], s["page"]) for s in summaries]
+    assert [p["width"] for p in submission.pages] == [s["image_size"][0] for s in summaries]
+    body = citizen.get(f"/api/v1/submissions/{reference}").json()
+    assert body["finished"] and body["progress"] is None
+    assert all(f["message"] for f in body["findings"])
+    assert citizen.get(body["pages"][0]["image_url"]).headers["content-type"] == "image/jpeg"
 
 
 def test_masking_keeps_four_and_four() -> None:
