@@ -268,8 +268,8 @@ class MaterialStep:
             for state in run.pages:
                 if state.material is None and state.classification and state.classification.document_type == kind:
                     state.material = material.id
-        unreadable = [state for state in run.pages if state.classification is None
-                      or state.classification.document_type == DocumentType.other]
+        # Pages we could not read may be the missing material: those materials are uncertain, not missing.
+        unreadable = [state for state in run.pages if state.skipped or not state.lines]
         run.materials = []
         for material in required:
             pages = [state for state in run.pages if state.material == material.id]

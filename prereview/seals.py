@@ -86,8 +86,10 @@ def unwrap_seal(image: np.ndarray, seal: Seal) -> np.ndarray:
     polar = np.roll(polar, -rows // 4, axis=0)
     band = polar[:, int(radius * 0.5): int(radius * 0.93)]
     strip = cv2.flip(cv2.transpose(band), 0)
+    # Keep the glyphs' aspect: one row of the polar image spans 2πr/rows pixels of arc at the text radius.
     scale = 48 / max(strip.shape[0], 1)
-    strip = cv2.resize(strip, None, fx=max(scale * 2.4, 0.5), fy=scale, interpolation=cv2.INTER_AREA)
+    arc_per_row = 2 * np.pi * radius * 0.72 / rows
+    strip = cv2.resize(strip, None, fx=arc_per_row * scale, fy=scale, interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(cv2.copyMakeBorder(strip, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255), cv2.COLOR_GRAY2BGR)
 
 
