@@ -146,8 +146,15 @@ async def send_csrf_failed(scope: Scope, send: Send, message_id: object) -> None
     await send({"type": "http.response.body", "body": body})
 
 
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
 class RequestIdMiddleware:
-    """Gives each request an id (kept from X-Request-ID when sane) and returns it in a header."""
+    """Gives each request an id (kept from X-Request-ID when sane), returned in a header with security headers."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -163,7 +170,7 @@ class RequestIdMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode("latin-1"))]
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode("latin-1")), *SECURITY_HEADERS]
             await send(message)
 
         await self.app(scope, receive, send_with_id)

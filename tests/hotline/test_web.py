@@ -21,6 +21,8 @@ def test_index_lists_departments_and_services(client: TestClient, seeded) -> Non
     assert DEPT_A in page.text and "内地居民结婚登记" in page.text
     assert '<html lang="zh-CN">' in page.text
     assert client.cookies.get("hotline_session"), "a citizen gets an anonymous session"
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["x-request-id"]
 
 
 def test_guide_search_and_checklist_pages(client: TestClient, seeded) -> None:  # type: ignore[no-untyped-def]

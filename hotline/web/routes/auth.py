@@ -47,7 +47,7 @@ def login_submit(
             principal=principal,
             title="工作人员登录",
             status_code=429,
-            error=f"登录失败次数过多，请 {max(1, settings.login_lockout_s // 60)} 分钟后再试 / Too many attempts, try again later",
+            error=f"登录失败次数过多，请 {max(1, settings.login_lockout_s // 60)} 分钟后再试 / Too many attempts",
             username=username,
             next_url=_safe_next(next),
         )
