@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -32,6 +33,47 @@ from tests.conftest import require_service
 
 FAST = JobSettings(poll_interval_s=0.05, backoff_base_s=0, max_attempts=3, lease_s=60)
 
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        require_service(f"Redis at {url} unavailable: {exc}")
+    finally:
+        client.close()
+    return url
+
+
+QueueFactory = Callable[[JobSettings], Any]
+
+
+@pytest.fixture(params=["database", pytest.param("redis", marks=pytest.mark.redis)])
+def make_queue(request: pytest.FixtureRequest) -> Iterator[QueueFactory]:
+    """Queues of one implementation (the shared tests run against each)."""
+    created: list[Any] = []
+    key = f"hotline:test:jobs:{os.getpid()}:{time.monotonic_ns()}"
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+
+    def factory(settings: JobSettings) -> Any:
+        if url is None:
+            queue: Any = DatabaseJobQueue(settings)
+        else:
+            redis_settings = settings.model_copy(update={"redis_url": url, "redis_key": key})
+            queue = RedisJobQueue.from_url(redis_settings, url)
+        created.append(queue)
+        return queue
+
+    yield factory
+    for queue in created:
+        if isinstance(queue, RedisJobQueue):
+            queue.client.delete(key)
+        queue.close()
+
+
 
 def _enqueue(factory: sessionmaker[Session], queue: Any, kind: str = "echo", **payload: Any) -> int:
     with session_scope(factory) as session:
@@ -45,9 +87,9 @@ def _job(factory: sessionmaker[Session], job_id: int) -> Job:
         return job
 
 
-def test_job_runs_once_and_is_done(session_factory: sessionmaker[Session]) -> None:
+def test_job_runs_once_and_is_done(session_factory: sessionmaker[Session], make_queue: QueueFactory) -> None:
     seen: list[tuple[int, dict[str, Any], int]] = []
-    queue = DatabaseJobQueue(FAST)
+    queue = make_queue(FAST)
     job_id = _enqueue(session_factory, queue, n=1)
     worker = Worker(
         session_factory=session_factory, queue=queue, settings=FAST,
@@ -102,9 +144,11 @@ def test_permanent_errors_and_unknown_kinds_fail_at_once(session_factory: sessio
     assert _job(session_factory, unknown).error == "unknown_job_kind: no handler for 'nobody_handles_this'"
 
 
-def test_pending_and_interrupted_jobs_resume_after_a_restart(session_factory: sessionmaker[Session]) -> None:
+def test_pending_and_interrupted_jobs_resume_after_a_restart(
+    session_factory: sessionmaker[Session], make_queue: QueueFactory
+) -> None:
     settings = JobSettings(poll_interval_s=0.05, lease_s=0.2, backoff_base_s=0)
-    queue = DatabaseJobQueue(settings)
+    queue = make_queue(settings)
     interrupted = _enqueue(session_factory, queue, n=1)
     waiting = _enqueue(session_factory, queue, n=2)
     crashed = Worker(session_factory=session_factory, queue=queue, settings=settings, handlers={}, name="crashed")
@@ -113,7 +157,7 @@ def test_pending_and_interrupted_jobs_resume_after_a_restart(session_factory: se
 
     done: list[int] = []
     fresh = Worker(
-        session_factory=session_factory, queue=DatabaseJobQueue(settings), settings=settings, name="fresh",
+        session_factory=session_factory, queue=make_queue(settings), settings=settings, name="fresh",
         handlers={"echo": lambda ctx: done.append(ctx.payload["n"])},
     )
     assert fresh.run_once() is True  # the never-started job runs at once
@@ -154,7 +198,9 @@ def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(session_facto
         assert complete_job(session, job=second) is True
 
 
-def test_concurrent_workers_run_each_job_exactly_once(session_factory: sessionmaker[Session]) -> None:
+def test_concurrent_workers_run_each_job_exactly_once(
+    session_factory: sessionmaker[Session], make_queue: QueueFactory
+) -> None:
     runs: Counter[int] = Counter()
     lock = threading.Lock()
 
@@ -162,7 +208,7 @@ def test_concurrent_workers_run_each_job_exactly_once(session_factory: sessionma
         with lock:
             runs[ctx.payload["n"]] += 1
 
-    queue = DatabaseJobQueue(FAST)
+    queue = make_queue(FAST)
     for n in range(24):
         _enqueue(session_factory, queue, n=n)
     pool = WorkerPool(session_factory=session_factory, queue=queue, handlers={"echo": count}, settings=FAST, threads=4)
@@ -170,7 +216,7 @@ def test_concurrent_workers_run_each_job_exactly_once(session_factory: sessionma
     deadline = time.monotonic() + 30
     while sum(runs.values()) < 24 and time.monotonic() < deadline:
         time.sleep(0.05)
-    pool.stop()
+    pool.stop(timeout_s=10)
     assert runs == Counter(range(24))
     with session_scope(session_factory) as session:
         assert set(session.scalars(select(Job.status))) == {"done"}
@@ -196,21 +242,6 @@ def test_run_worker_runs_jobs_until_stopped(settings: HotlineSettings, session_f
             break
         time.sleep(0.02)
     assert _job(session_factory, job_id).status == "done"
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("HOTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        require_service(f"Redis at {url} unavailable: {exc}")
-    finally:
-        client.close()
-    return url
 
 
 @pytest.mark.redis
