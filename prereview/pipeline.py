@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from guides import CrossCheckField, DocumentType, Material, Service
-from prereview.checks.document import check_page_fields, check_validity, line_for
+from prereview.checks.document import check_page_fields, check_validity
 from prereview.checks.materials import PageValues, cross_check, page_value
 from prereview.classify import Classification, classify_page
 from prereview.extract.fields import canonical_fields, extract_fields
@@ -162,6 +162,15 @@ def _reading_score(lines: list[TextLine]) -> float:
     return sum(line.confidence * len(line.text) for line in lines)
 
 
+def _text_layer_lines(page: Page) -> list[TextLine]:
+    """A PDF text layer's lines with boxes scaled onto the page image (text is laid out at ``text_dpi``)."""
+    if not page.dpi or not page.text_dpi or page.dpi == page.text_dpi:
+        return list(page.text_lines)
+    scale = page.dpi / page.text_dpi
+    return [TextLine(line.text, tuple(value * scale for value in line.bbox), line.confidence)  # type: ignore[arg-type]
+            for line in page.text_lines]
+
+
 class OcrStep:
     """Text of every page: the PDF text layer when usable, else OCR with orientation recovery."""
 
@@ -175,7 +184,7 @@ class OcrStep:
         total = len(run.pages)
         for index, state in enumerate(run.pages, start=1):
             if state.page.source == "pdf_text" and state.page.text_lines:
-                state.lines = list(state.page.text_lines)
+                state.lines = _text_layer_lines(state.page)
             elif not state.skipped and state.image is not None:
                 self._read(run, state)
             run.progress(state, self.name, index, total)
@@ -595,4 +604,4 @@ class Pipeline:
         return images
 
 
-__all__ = ["Analysis", "PageProgress", "Pipeline", "build_engine", "line_for", "verdict_of"]
+__all__ = ["Analysis", "PageProgress", "Pipeline", "build_engine", "verdict_of"]

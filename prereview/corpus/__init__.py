@@ -3,7 +3,6 @@
 from prereview.corpus.generate import (
     DEFECTS,
     SERVICES,
-    Application,
     UnknownDefectError,
     applicable_defects,
     generate_application,
@@ -13,7 +12,6 @@ from prereview.corpus.generate import (
 __all__ = [
     "DEFECTS",
     "SERVICES",
-    "Application",
     "UnknownDefectError",
     "applicable_defects",
     "generate_application",

@@ -41,17 +41,6 @@ class _Doc:
     scan: bool = False
 
 
-@dataclass
-class Application:
-    """One synthetic application: uploaded files, the citizen's form and facts, and the ground truth."""
-
-    service: str
-    files: list[tuple[str, bytes]]
-    form: dict[str, str]
-    facts: dict[str, bool]
-    truth: dict[str, Any]
-
-
 def _bad_check_digit(number: str) -> str:
     right = id_check_digit(number[:17])
     wrong = next(char for char in "0123456789X" if char != right and char != number[17])

@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-import cv2
 import numpy as np
 
 from prereview.pages import TextLine
@@ -182,13 +181,3 @@ def _centre_inside(line: TextLine, region: Region) -> bool:
     y = (line.bbox[1] + line.bbox[3]) / 2
     return region[0] <= x <= region[2] and region[1] <= y <= region[3]
 
-
-def downscale(image: np.ndarray, max_side_px: int) -> tuple[np.ndarray, float]:
-    """The image shrunk so its longer side is at most ``max_side_px``, and the scale applied."""
-    height, width = image.shape[:2]
-    longest = max(height, width)
-    if max_side_px <= 0 or longest <= max_side_px:
-        return image, 1.0
-    scale = max_side_px / longest
-    resized = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-    return resized, scale
