@@ -1,7 +1,9 @@
 """Intake cost per page: images, scanned PDF pages and text-layer PDF pages, against bare in-process decoding.
 
 Baselines in the same run: bare Pillow decode (open + load + numpy) for images, bare in-process
-pypdfium2 rendering (no sandbox, no checks) for PDFs. Prints medians and ratios, then one JSON line.
+pypdfium2 rendering (no sandbox, no checks) for PDFs, and a 1-page PDF with the warm spare worker
+stopped first (cold start). Measures are interleaved per repeat. Prints medians and ratios, then one
+JSON line.
 Run: .venv/bin/python benchmarks/bench_prereview_intake.py [--repeats 5]
 """
 
@@ -24,7 +26,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from prereview.intake import intake_file  # noqa: E402
+from prereview.intake import intake_file, stop_pdf_spare  # noqa: E402
 from prereview.settings import PrereviewSettings  # noqa: E402
 from tests.prereview.hostile.generate import document_image, encode, image_pdf, pdf_from_objects, pdf_stream  # noqa: E402
 
@@ -80,13 +82,15 @@ def scanned_pages(jpegs: list[bytes], size: tuple[int, int]) -> bytes:
     return multi_page_pdf(pages)
 
 
-def median_ms(function: Callable[[], object], repeats: int) -> float:
-    times = []
+def interleaved_medians_ms(measures: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+    """Median wall time of each measure; every repeat runs all measures once, so load drift hits all alike."""
+    times: dict[str, list[float]] = {key: [] for key in measures}
     for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        for key, function in measures.items():
+            started = time.perf_counter()
+            function()
+            times[key].append((time.perf_counter() - started) * 1000)
+    return {key: statistics.median(values) for key, values in times.items()}
 
 
 def bare_pillow(images: list[bytes]) -> None:
@@ -121,23 +125,33 @@ def main() -> None:
             result = intake_file(name=f"f{index}", data=data, settings=settings)
             assert result.pages and not result.findings, result.findings
 
-    rows: dict[str, float] = {}
-    rows["image_bare_pillow_ms_per_page"] = median_ms(lambda: bare_pillow(scans), args.repeats) / PAGES
-    rows["image_intake_ms_per_page"] = median_ms(lambda: intake_all(scans), args.repeats) / PAGES
+    def cold_one_page() -> None:
+        stop_pdf_spare()
+        intake_all([one_text_pdf])
+
+    measures: dict[str, tuple[Callable[[], object], int]] = {
+        "image_bare_pillow_ms_per_page": (lambda: bare_pillow(scans), PAGES),
+        "image_intake_ms_per_page": (lambda: intake_all(scans), PAGES),
+        "scan_pdf_bare_pdfium_ms_per_page": (lambda: bare_pdfium(scan_pdf, settings.render_dpi), PAGES),
+        "scan_pdf_intake_ms_per_page": (lambda: intake_all([scan_pdf]), PAGES),
+        "text_pdf_bare_pdfium_ms_per_page": (lambda: bare_pdfium(text_pdf, settings.render_dpi), PAGES),
+        "text_pdf_intake_ms_per_page": (lambda: intake_all([text_pdf]), PAGES),
+        "text_pdf_1_page_intake_ms": (lambda: intake_all([one_text_pdf]), 1),
+        "text_pdf_1_page_intake_cold_ms": (cold_one_page, 1),
+    }
     if real_images:
-        rows["real_image_bare_pillow_ms_per_page"] = median_ms(lambda: bare_pillow(real_images), args.repeats) / len(real_images)
-        rows["real_image_intake_ms_per_page"] = median_ms(lambda: intake_all(real_images), args.repeats) / len(real_images)
-    rows["scan_pdf_bare_pdfium_ms_per_page"] = median_ms(lambda: bare_pdfium(scan_pdf, settings.render_dpi), args.repeats) / PAGES
-    rows["scan_pdf_intake_ms_per_page"] = median_ms(lambda: intake_all([scan_pdf]), args.repeats) / PAGES
-    rows["text_pdf_bare_pdfium_ms_per_page"] = median_ms(lambda: bare_pdfium(text_pdf, settings.render_dpi), args.repeats) / PAGES
-    rows["text_pdf_intake_ms_per_page"] = median_ms(lambda: intake_all([text_pdf]), args.repeats) / PAGES
-    rows["text_pdf_1_page_intake_ms"] = median_ms(lambda: intake_all([one_text_pdf]), args.repeats)
+        measures["real_image_bare_pillow_ms_per_page"] = (lambda: bare_pillow(real_images), len(real_images))
+        measures["real_image_intake_ms_per_page"] = (lambda: intake_all(real_images), len(real_images))
+    intake_all([one_text_pdf])  # start the warm spare, as a running service has one
+    medians = interleaved_medians_ms({key: function for key, (function, _) in measures.items()}, args.repeats)
+    rows = {key: medians[key] / pages for key, (_, pages) in measures.items()}
 
     ratios = {
         "image_intake_vs_bare_pillow": rows["image_intake_ms_per_page"] / rows["image_bare_pillow_ms_per_page"],
         "scan_pdf_intake_vs_bare_pdfium": rows["scan_pdf_intake_ms_per_page"] / rows["scan_pdf_bare_pdfium_ms_per_page"],
         "text_pdf_intake_vs_bare_pdfium": rows["text_pdf_intake_ms_per_page"] / rows["text_pdf_bare_pdfium_ms_per_page"],
         "text_pdf_page_vs_image_page": rows["text_pdf_intake_ms_per_page"] / rows["image_intake_ms_per_page"],
+        "text_pdf_1_page_warm_vs_cold": rows["text_pdf_1_page_intake_ms"] / rows["text_pdf_1_page_intake_cold_ms"],
     }
     if real_images:
         ratios["real_image_intake_vs_bare_pillow"] = rows["real_image_intake_ms_per_page"] / rows["real_image_bare_pillow_ms_per_page"]

@@ -3,6 +3,7 @@
 from prereview.intake.detect import FileFormat, detect_format
 from prereview.intake.intake import intake_file
 from prereview.intake.limits import FileTooLarge, read_limited, read_limited_async, read_limited_sync
+from prereview.intake.pdf import stop_pdf_spare
 
 __all__ = [
     "FileFormat",
@@ -12,4 +13,5 @@ __all__ = [
     "read_limited",
     "read_limited_async",
     "read_limited_sync",
+    "stop_pdf_spare",
 ]

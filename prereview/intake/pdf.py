@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +69,56 @@ def _worker_config(settings: PrereviewSettings) -> dict[str, Any]:
     }
 
 
+class _SpareWorker:
+    """One PDF worker started ahead of time, so the next PDF does not wait for Python and its imports.
+
+    Each worker handles one document and exits; taking the spare starts the next one. The spare is
+    created on first use (never at import) and killed when the interpreter exits.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        atexit.register(self.close)
+
+    @staticmethod
+    def _start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-I", str(_WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=tempfile.gettempdir(),
+            env=_worker_env(),
+            start_new_session=True,
+            close_fds=True,
+        )
+
+    def take(self) -> subprocess.Popen[bytes]:
+        """A started worker waiting for its folder; a fresh spare takes its place."""
+        with self._lock:
+            process, self._process = self._process, self._start()
+        if process is None or process.poll() is not None:
+            process = self._start()
+        return process
+
+    def close(self) -> None:
+        """Kill the idle spare, if any."""
+        with self._lock:
+            process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+_spare = _SpareWorker()
+
+
+def stop_pdf_spare() -> None:
+    """Kill the idle warm PDF worker (at application shutdown); the next PDF starts a fresh one."""
+    _spare.close()
+
+
 def decode_pdf(*, name: str, data: bytes, settings: PrereviewSettings) -> DecodedPdf:
     """Pages of one PDF, decoded in a worker process under time and memory limits."""
     if b"%%EOF" not in data:
@@ -76,23 +128,19 @@ def decode_pdf(*, name: str, data: bytes, settings: PrereviewSettings) -> Decode
         (workdir / "input.pdf").write_bytes(data)
         (workdir / "config.json").write_text(json.dumps(_worker_config(settings)), encoding="utf-8")
         started = time.monotonic()
-        with (workdir / "stderr.txt").open("wb") as stderr:
-            process = subprocess.Popen(
-                [sys.executable, "-I", str(_WORKER), str(workdir)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                cwd=workdir,
-                env=_worker_env(),
-                start_new_session=True,
-                close_fds=True,
-            )
-            try:
-                returncode: int | None = process.wait(timeout=settings.pdf_timeout_s)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                returncode = None
+        process = _spare.take()
+        try:
+            if process.stdin is not None:
+                process.stdin.write(f"{workdir}\n".encode())
+                process.stdin.close()
+        except OSError:
+            pass  # the worker died before reading its folder; its exit status tells the rest
+        try:
+            returncode: int | None = process.wait(timeout=settings.pdf_timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            returncode = None
         elapsed = time.monotonic() - started
         return _collect(name=name, workdir=workdir, returncode=returncode, elapsed_s=elapsed, settings=settings)
 

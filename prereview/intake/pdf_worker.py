@@ -1,11 +1,13 @@
-"""The PDF worker: runs as ``python -I .../pdf_worker.py WORKDIR`` under resource limits.
+"""The PDF worker: runs as ``python -I .../pdf_worker.py [WORKDIR]`` under resource limits.
 
 Untrusted PDFs are parsed here, never in the calling process. The worker reads ``input.pdf`` and
 ``config.json`` from WORKDIR and appends one JSON event per line to ``manifest.jsonl``; page
 images go to ``page-NNNN.npy`` (BGR uint8, written before the event that names them). No pickle
 crosses the process boundary. The caller enforces the wall-clock limit; this process enforces
 its own address-space and CPU limits and a per-page watchdog. It runs in isolated mode (-I) and
-imports nothing from this project, only numpy, pypdf and pypdfium2, so it starts fast.
+imports nothing from this project, only numpy, pypdf and pypdfium2, so it starts fast. Without a
+WORKDIR argument it is a warm spare: it imports, then waits for the folder's path on stdin. Either
+way one process handles one document and exits.
 """
 
 from __future__ import annotations
@@ -437,9 +439,27 @@ def _native_image(
     return image, px_width / (width_pt / 72.0)
 
 
+def receive_workdir(argv: list[str]) -> Path:
+    """WORKDIR from the command line, or, for a warm spare started ahead of time, from stdin.
+
+    A spare has imported its libraries while idle; once told its folder it moves there and sends
+    its stderr to the folder's stderr.txt, like a worker started for that folder.
+    """
+    if len(argv) > 1:
+        return Path(argv[1])
+    workdir = Path(sys.stdin.readline().strip())
+    if not workdir.is_dir():
+        sys.exit(2)
+    os.chdir(workdir)
+    stderr = os.open(workdir / "stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(stderr, 2)
+    os.close(stderr)
+    return workdir
+
+
 def main(argv: list[str]) -> int:
     """Process WORKDIR/input.pdf as described in the module docstring."""
-    workdir = Path(argv[1])
+    workdir = receive_workdir(argv)
     config = json.loads((workdir / "config.json").read_text(encoding="utf-8"))
     limit_resources(config)
     config["workdir"] = str(workdir)
