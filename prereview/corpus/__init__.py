@@ -8,6 +8,7 @@ from prereview.corpus.generate import (
     generate_application,
     generate_corpus,
 )
+from prereview.corpus.pdf import text_pdf
 
 __all__ = [
     "DEFECTS",
@@ -16,4 +17,5 @@ __all__ = [
     "applicable_defects",
     "generate_application",
     "generate_corpus",
+    "text_pdf",
 ]

@@ -128,3 +128,16 @@ def test_defective_synthetic_application_with_real_ocr(real_pipeline, catalog):
     assert report.verdict == "needs_fix"
     assert {(f.code.value, f.file) for f in report.findings if f.severity == "blocking"} == {
         (item["code"], item["file"]) for item in truth["expected_findings"]}
+
+
+def test_text_layer_pdf_is_read_without_ocr(catalog):
+    from prereview.corpus import text_pdf
+
+    engine = FakeOcrEngine([])
+    pipeline = Pipeline.create(settings=PrereviewSettings(), ocr=engine)
+    pdf = text_pdf(["住房公积金提取申请表", "申请人姓名：张三", "身份证号码：110105199001020016", "本人承诺"])
+    report = pipeline.inspect(files=[("form.pdf", pdf)], application_date=TODAY)
+    page = report.fields["pages"][0]
+    assert (page["source"], page["document_type"]) == ("pdf_text", "application_form")
+    assert page["fields"]["申请人姓名"] == "张三"
+    assert engine.calls == 0 and report.verdict == "pass"
