@@ -2,12 +2,13 @@
 
 ``python -m tests.prereview.hostile.generate OUT_DIR [--seed N]`` writes the corpus to a folder; the
 tests call ``generate_corpus(seed)`` and write it to a temporary folder. Nothing here is committed as
-data: every file is built from code.
+data: every file is built from code (the large seed-free ones are cached per process).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import random
 import struct
@@ -146,6 +147,7 @@ def png_declared(width: int, height: int, idat: bytes = b"") -> bytes:
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
 
 
+@functools.cache
 def png_deflate_bomb(side: int) -> bytes:
     """A greyscale PNG of side x side zero pixels: a few hundred KiB that inflate to side² bytes."""
     compressor = zlib.compressobj(9)
@@ -183,6 +185,7 @@ def webp_vp8x_canvas(width: int, height: int) -> bytes:
     return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
 
 
+@functools.cache
 def tiff_frames(count: int, side: int = 8) -> bytes:
     """A little-endian multi-page TIFF of ``count`` tiny uncompressed grey frames, written by hand.
 
@@ -204,6 +207,17 @@ def tiff_frames(count: int, side: int = 8) -> bytes:
         next_pointer_at = len(out)
         out += b"\x00\x00\x00\x00"
     return bytes(out)
+
+
+@functools.cache
+def zip_bomb(inflated_mb: int = 20) -> bytes:
+    """A ZIP whose one entry inflates a thousandfold (refused by its magic bytes, never opened)."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bomb.bin", bytes(inflated_mb * 1024 * 1024))
+    return buffer.getvalue()
 
 
 def zip_bytes() -> bytes:
@@ -310,18 +324,12 @@ def generate_corpus(seed: int = 12345) -> list[HostileCase]:
         HostileCase("canvas.webp", webp_vp8x_canvas(16_000, 16_000), "bomb", too_large | BROKEN, pages=False),
         HostileCase("frames-3000.tif", tiff_frames(3_000), "bomb", frozenset({"too_many_pages"}), pages=True),
     ]
-    big_frame = encode(Image.new("L", (7_000, 7_000), 255), "TIFF", compression="tiff_deflate")
-    cases.append(HostileCase("big-frame.tif", big_frame, "bomb", too_large, pages=False))
+    looped = bytearray(tiff_frames(2))
+    looped[-4:] = looped[4:8]  # the last IFD's "next" points back at the first
+    cases.append(HostileCase("ifd-loop.tif", bytes(looped), "bomb", ANY_REFUSAL, None))
+    cases.append(HostileCase("zip-bomb.zip", zip_bomb(), "bomb", unsupported, pages=False))
+    cases.append(HostileCase("big-frame.tif", big_frame_tiff(), "bomb", too_large, pages=False))
 
-    bomb_content = zlib.compress(b"0 0 m\n" * 12_000_000, 9)
-    deflate_bomb_pdf = pdf_from_objects(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-            pdf_stream(bomb_content, b"/Filter /FlateDecode "),
-        ]
-    )
     declared_image = pdf_from_objects(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -337,7 +345,7 @@ def generate_corpus(seed: int = 12345) -> list[HostileCase]:
         ]
     )
     cases += [
-        HostileCase("deflate-bomb.pdf", deflate_bomb_pdf, "pdf_bomb", BROKEN, pages=False),
+        HostileCase("deflate-bomb.pdf", deflate_bomb_pdf(), "pdf_bomb", BROKEN, pages=False),
         HostileCase("declared-image.pdf", declared_image, "pdf_bomb", ANY_REFUSAL, pages=None),
         HostileCase("pages-5000.pdf", text_pdf(words, pages=5_000), "pdf_bomb", frozenset({"too_many_pages"}), pages=True),
         HostileCase("huge-mediabox.pdf", text_pdf(words, media_box=b"[0 0 1000000 1000000]"), "pdf_bomb", too_large, pages=False),
@@ -430,6 +438,7 @@ def xobject_recursion_pdf() -> bytes:
     )
 
 
+@functools.cache
 def slow_page_pdf(segments: int = 300_000) -> bytes:
     """One page of ``segments`` criss-crossing strokes: seconds of rendering from 4 MB of content."""
     ops = b"".join(b"%d %d m %d %d l " % (i % 595, i * 7 % 842, i * 13 % 595, i * 3 % 842) for i in range(segments))
@@ -443,6 +452,26 @@ def slow_page_pdf(segments: int = 300_000) -> bytes:
     )
 
 
+@functools.cache
+def big_frame_tiff() -> bytes:
+    """A real deflate-compressed 4 600 x 4 600 TIFF page: 21 Mpx, past the hostile tests' 20 Mpx limit."""
+    return encode(Image.new("L", (4_600, 4_600), 255), "TIFF", compression="tiff_deflate")
+
+
+@functools.cache
+def deflate_bomb_pdf() -> bytes:
+    """A page whose 70 MB content stream is stored as about 70 kB of Flate data."""
+    return pdf_from_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            pdf_stream(zlib.compress(b"0 0 m\n" * 12_000_000, 9), b"/Filter /FlateDecode "),
+        ]
+    )
+
+
+@functools.cache
 def many_objects_pdf(count: int) -> bytes:
     """A one-page PDF padded with ``count`` tiny objects."""
     objects = [
