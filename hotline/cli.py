@@ -173,7 +173,7 @@ def guides_search(
 ) -> None:
     """搜索事项 Search the catalog (code, score, department, name)."""
     with _database() as (_settings, factory), session_scope(factory) as session:
-        hits = CatalogSearch().search(session, query=query, limit=limit)
+        hits = CatalogSearch(background=False).search(session, query=query, limit=limit)
     if not hits:
         typer.echo("没有找到相关事项 / no matching services")
     for hit in hits:

@@ -258,3 +258,23 @@ def test_repeated_wrong_passwords_lock_the_username(settings, seeded) -> None:  
         locked = client.post("/login", data={"username": "clerk_a", "password": PASSWORD, "csrftoken": token})
         assert locked.status_code == 429 and "登录失败次数过多" in locked.text
         login(client, "clerk_b")  # other usernames are not affected
+
+
+def test_staff_page_redirects_to_login_and_back(client: TestClient, seeded) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(f"/admin/guides/{CODE}/edit", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/login?next=%2Fadmin%2Fguides%2F{CODE}%2Fedit"
+    client.get(response.headers["location"])
+    signed_in = client.post(
+        "/login",
+        data={
+            "username": "clerk_a",
+            "password": PASSWORD,
+            "next": f"/admin/guides/{CODE}/edit",
+            "csrftoken": client.cookies["csrftoken"],
+        },
+        follow_redirects=False,
+    )
+    assert signed_in.headers["location"] == f"/admin/guides/{CODE}/edit"
+    form = client.get(signed_in.headers["location"]).text
+    assert "readonly" in form and "部门工作人员不能把事项移到其他部门" in form
