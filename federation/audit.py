@@ -20,6 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 __all__ = [
     "GENESIS_HASH",
+    "GRID_ROUNDS_FILE",
+    "build_audited_server_app",
+    "build_recording_grid",
     "AuditEntry",
     "AuditError",
     "VerifyReport",
@@ -207,3 +210,118 @@ def verify(trail_path: Path, public_key: ed25519.Ed25519PublicKey, *, expected_h
             f"审计记录中找不到已知的链头 known head {expected_head[:12]}… not in the trail (entries removed)",
         )
     return VerifyReport(entries=len(entries), head_hash=prev_hash, runs=runs)
+
+
+GRID_ROUNDS_FILE = "grid_rounds.jsonl"
+"""What the SuperLink's Grid actually delivered per round (written into the run's model-out-dir)."""
+
+
+def _scalar_metrics(message: object) -> dict[str, float]:
+    records = list(message.content.metric_records.values())  # type: ignore[attr-defined]
+    if not records:
+        return {}
+    return {k: float(v) for k, v in records[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def build_recording_grid(inner: object, out_dir: Path) -> object:
+    """Wrap a Flower Grid so every round's replies are logged to `out_dir/grid_rounds.jsonl`.
+
+    The log is taken from the messages the SuperLink delivered (source node ids, the
+    `num-examples` each department reported, its evaluation metrics), independent of what the
+    strategy code chooses to report. Imports Flower lazily (verifiers need no Flower).
+    """
+    from flwr.serverapp import Grid
+
+    class RecordingGrid(Grid):
+        """A Grid proxy that records replies per round."""
+
+        def __init__(self) -> None:
+            self._inner = inner
+            self._round = 0
+            self._current: dict[str, object] = {}
+
+        def set_run(self, run):  # type: ignore[no-untyped-def]
+            return self._inner.set_run(run)  # type: ignore[attr-defined]
+
+        @property
+        def run(self):  # type: ignore[no-untyped-def]
+            return self._inner.run  # type: ignore[attr-defined]
+
+        def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):  # type: ignore[no-untyped-def]
+            return self._inner.create_message(content, message_type, dst_node_id, group_id, ttl)  # type: ignore[attr-defined]
+
+        def get_node_ids(self):  # type: ignore[no-untyped-def]
+            return self._inner.get_node_ids()  # type: ignore[attr-defined]
+
+        def get_nodes(self):  # type: ignore[no-untyped-def]
+            return self._inner.get_nodes()  # type: ignore[attr-defined]
+
+        def push_messages(self, messages):  # type: ignore[no-untyped-def]
+            return self._inner.push_messages(messages)  # type: ignore[attr-defined]
+
+        def pull_messages(self, message_ids):  # type: ignore[no-untyped-def]
+            return self._inner.pull_messages(message_ids)  # type: ignore[attr-defined]
+
+        def send_and_receive(self, messages, *, timeout=None):  # type: ignore[no-untyped-def]
+            outgoing = list(messages)
+            replies = list(self._inner.send_and_receive(outgoing, timeout=timeout))  # type: ignore[attr-defined]
+            kind = outgoing[0].metadata.message_type.split(".")[0] if outgoing else ""
+            if kind == "train":
+                self._flush()
+                self._round = _server_round(outgoing) or self._round + 1
+                self._current = {"server_round": self._round, "participants": {}, "node_metrics": {}, "failed": []}
+                for reply in replies:
+                    node = str(reply.metadata.src_node_id)
+                    if reply.has_error():
+                        self._current["failed"].append(node)  # type: ignore[attr-defined]
+                    else:
+                        self._current["participants"][node] = int(_scalar_metrics(reply).get("num-examples", 0))  # type: ignore[index]
+            elif kind == "evaluate" and self._current:
+                for reply in replies:
+                    if not reply.has_error():
+                        self._current["node_metrics"][str(reply.metadata.src_node_id)] = _scalar_metrics(reply)  # type: ignore[index]
+                self._flush()
+            return replies
+
+        def flush(self) -> None:
+            """Write the round in progress (the last round may have no evaluation phase)."""
+            self._flush()
+
+        def _flush(self) -> None:
+            if not self._current:
+                return
+            out_dir.mkdir(parents=True, exist_ok=True)
+            with open(out_dir / GRID_ROUNDS_FILE, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(self._current, sort_keys=True) + "\n")
+            self._current = {}
+
+    return RecordingGrid()
+
+
+def _server_round(messages: Sequence[object]) -> int | None:
+    for record in messages[0].content.config_records.values():  # type: ignore[attr-defined]
+        if "server-round" in record:
+            return int(record["server-round"])
+    return None
+
+
+def build_audited_server_app(inner_spec: str) -> object:
+    """A ServerApp that runs `inner_spec` ("module:attr") on a recording Grid (see `build_recording_grid`)."""
+    import importlib
+
+    from flwr.serverapp import ServerApp
+
+    module_name, _, attr = inner_spec.partition(":")
+    app = ServerApp()
+
+    @app.main()
+    def main(grid, context):  # type: ignore[no-untyped-def]
+        inner = getattr(importlib.import_module(module_name), attr)
+        out_dir = Path(str(context.run_config.get("model-out-dir") or "federation-model"))
+        recording = build_recording_grid(grid, out_dir)
+        try:
+            inner(recording, context)
+        finally:
+            recording.flush()  # type: ignore[attr-defined]
+
+    return app

@@ -25,6 +25,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from federation.audit import GRID_ROUNDS_FILE
+
 __all__ = [
     "MANIFEST_FILE",
     "POINTER_FILE",
@@ -107,38 +109,57 @@ def _resolve(names: Mapping[str, str], key: str) -> str:
     return names.get(key, key)
 
 
-def read_rounds(model_dir: Path, *, node_names: Mapping[str, str] | None = None) -> list[RoundRecord]:
-    """Read `rounds.jsonl` (one RoundEvent per line) from a run's output directory.
-
-    Participants and per-node metrics may be keyed by Flower node id; `node_names` maps node
-    ids to department ids (written at registration). Missing keys give empty values.
-    """
-    path = model_dir / ROUNDS_FILE
-    names = dict(node_names or {})
-    records: list[RoundRecord] = []
-    if not path.is_file():
-        return records
+def _read_jsonl(path: Path) -> list[tuple[int, dict[str, object]]]:
+    rows = []
     for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            event = json.loads(line)
-            metrics = dict(event.get("metrics") or {})
-            participants = {_resolve(names, str(k)): int(v) for k, v in dict(metrics.pop("participants", {})).items()}
+            value = json.loads(line)
+        except ValueError as exc:
+            raise RegistryError("rounds_file_invalid", f"{path}:{line_no}: 轮次记录无效 invalid round record ({exc})") from exc
+        if not isinstance(value, dict):
+            raise RegistryError("rounds_file_invalid", f"{path}:{line_no}: 轮次记录无效 invalid round record (not an object)")
+        rows.append((line_no, value))
+    return rows
+
+
+def read_rounds(model_dir: Path, *, node_names: Mapping[str, str] | None = None) -> list[RoundRecord]:
+    """Read a run's rounds: `rounds.jsonl` (the ServerApp's events) merged with `grid_rounds.jsonl`.
+
+    `grid_rounds.jsonl` is written by the audited ServerApp wrapper from the replies the SuperLink
+    delivered (participants with their sample counts, per-node evaluation metrics); it is preferred
+    for those fields. Node ids are mapped to department ids with `node_names` (written at registration).
+    """
+    names = dict(node_names or {})
+    events: dict[int, dict[str, object]] = {}
+    grid: dict[int, dict[str, object]] = {}
+    for source, target in ((ROUNDS_FILE, events), (GRID_ROUNDS_FILE, grid)):
+        path = model_dir / source
+        if not path.is_file():
+            continue
+        for line_no, row in _read_jsonl(path):
+            try:
+                target[int(row["server_round"])] = row  # type: ignore[call-overload]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise RegistryError("rounds_file_invalid", f"{path}:{line_no}: 轮次记录无效 invalid round record ({exc})") from exc
+    records: list[RoundRecord] = []
+    for server_round in sorted(set(events) | set(grid)):
+        metrics = dict(events.get(server_round, {}).get("metrics") or {})  # type: ignore[call-overload]
+        seen = grid.get(server_round) or metrics
+        try:
+            participants = {_resolve(names, str(k)): int(v) for k, v in dict(seen.get("participants") or {}).items()}  # type: ignore[call-overload]
             node_metrics = {
                 _resolve(names, str(k)): {m: float(x) for m, x in dict(v).items()}
-                for k, v in dict(metrics.pop("node_metrics", {})).items()
+                for k, v in dict(seen.get("node_metrics") or {}).items()  # type: ignore[call-overload]
             }
-            records.append(
-                RoundRecord(
-                    server_round=int(event["server_round"]),
-                    participants=participants,
-                    metrics=metrics,
-                    node_metrics=node_metrics,
-                )
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RegistryError("rounds_file_invalid", f"{path}:{line_no}: 轮次记录无效 invalid round record ({exc})") from exc
+        except (TypeError, ValueError) as exc:
+            raise RegistryError("rounds_file_invalid", f"{model_dir}: round {server_round}: 轮次记录无效 invalid round record ({exc})") from exc
+        metrics.pop("participants", None)
+        metrics.pop("node_metrics", None)
+        if grid.get(server_round, {}).get("failed"):
+            metrics["failed_nodes"] = [_resolve(names, str(n)) for n in grid[server_round]["failed"]]  # type: ignore[union-attr]
+        records.append(RoundRecord(server_round=server_round, participants=participants, metrics=metrics, node_metrics=node_metrics))
     return records
 
 

@@ -1,1 +1,0 @@
-"""Minimal Flower app the deployment tests run on real SuperLink/SuperNode processes."""
