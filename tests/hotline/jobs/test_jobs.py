@@ -147,7 +147,7 @@ def test_permanent_errors_and_unknown_kinds_fail_at_once(session_factory: sessio
 def test_pending_and_interrupted_jobs_resume_after_a_restart(
     session_factory: sessionmaker[Session], make_queue: QueueFactory
 ) -> None:
-    settings = JobSettings(poll_interval_s=0.05, lease_s=0.2, backoff_base_s=0)
+    settings = JobSettings(poll_interval_s=0.05, lease_s=1.0, backoff_base_s=0)
     queue = make_queue(settings)
     interrupted = _enqueue(session_factory, queue, n=1)
     waiting = _enqueue(session_factory, queue, n=2)
@@ -163,7 +163,7 @@ def test_pending_and_interrupted_jobs_resume_after_a_restart(
     assert fresh.run_once() is True  # the never-started job runs at once
     assert done == [2]
     assert fresh.run_once() is False, "the interrupted job is still leased"
-    time.sleep(0.3)
+    time.sleep(1.1)
     assert fresh.run_once() is True
     assert done == [2, 1]
     job = _job(session_factory, interrupted)
