@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pypdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from pypdf.generic import IndirectObject, StreamObject
 
 EXIT_PAGE_TIMEOUT = 3
 MANIFEST = "manifest.jsonl"
@@ -130,9 +132,6 @@ def prescan(path: Path, config: dict[str, Any], manifest: Manifest) -> tuple[boo
     Returns (go_on, password): go_on is False when a blocking finding was written; password is ""
     when the document opened with the empty user password.
     """
-    import pypdf
-    from pypdf.generic import IndirectObject, StreamObject
-
     stream_limit = int(float(config["pdf_max_stream_mb"]) * 1024 * 1024)
     with pypdf.apply_configuration(
         zlib_maximum_output_length=stream_limit,
