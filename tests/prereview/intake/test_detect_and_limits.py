@@ -116,3 +116,15 @@ def test_read_limited_awaits_async_streams() -> None:
     with pytest.raises(FileTooLarge):
         asyncio.run(read_limited_async(_achunks(300, 100), 299))
     assert asyncio.run(read_limited_async(iter([b"ab", b"c"]), 3)) == b"abc"
+
+
+def test_logs_mask_id_and_phone_numbers_in_file_names(
+    caplog: pytest.LogCaptureFixture, samples: dict[FileFormat, bytes], settings: PrereviewSettings
+) -> None:
+    name = "张三_11010119900307123X_13812345678.png"
+    with caplog.at_level("INFO", logger="prereview.intake"):
+        result = intake_file(name=name, data=samples[FileFormat.png], settings=settings)
+    assert result.pages[0].file == name
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "110101********123X" in logged and "138****5678" in logged
+    assert "19900307" not in logged and "13812345678" not in logged
