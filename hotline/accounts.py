@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.db.base import utcnow
-from hotline.errors import UserExistsError, ValidationFailedError
+from hotline.errors import NotFoundError, UserExistsError, ValidationFailedError
 from hotline.models import AuditLog, Role, User, UserDepartment
 
 FAILED_LOGIN_ACTION = "sign_in_failed"
@@ -82,6 +82,25 @@ class _DummyHash:
 
 
 _DUMMY_HASH = _DummyHash()
+
+
+def list_users(session: Session) -> list[User]:
+    """Every staff account, by username."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def set_user_active(session: Session, *, username: str, active: bool, actor: str = "system") -> User:
+    """Enable or disable sign-in for ``username`` (accounts are never deleted, so the audit log stays meaningful)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFoundError(f"用户 {username} 不存在 / no such user", code="user_not_found")
+    user.is_active = active
+    session.add(
+        AuditLog(
+            actor=actor, action="user_enabled" if active else "user_disabled", target=f"user:{username}", detail={}
+        )
+    )
+    return user
 
 
 def record_failed_login(session: Session, *, username: str) -> None:

@@ -39,15 +39,12 @@ def _new_version_rows(
     latest: dict[str, int] = {}
     for start in range(0, len(codes), 500):
         chunk = codes[start : start + 500]
-        latest.update(
-            session.execute(
-                select(ServiceVersion.code, func.max(ServiceVersion.version))
-                .where(ServiceVersion.code.in_(chunk))
-                .group_by(ServiceVersion.code)
-            )
-            .tuples()
-            .all()
+        found = session.execute(
+            select(ServiceVersion.code, func.max(ServiceVersion.version))
+            .where(ServiceVersion.code.in_(chunk))
+            .group_by(ServiceVersion.code)
         )
+        latest.update((code, version) for code, version in found)
         session.execute(
             update(ServiceVersion)
             .where(ServiceVersion.code.in_(chunk), ServiceVersion.is_current.is_(True))

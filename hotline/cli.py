@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from federation.cli import app as federation_app
 from federation.cli import intent_app
 from guides import CatalogError, create_environment, import_export, render_guide
-from hotline.accounts import create_user
+from hotline.accounts import create_user, list_users, set_user_active
 from hotline.catalog import get_service_version, list_current_services, service_from_row, store_services
 from hotline.db import create_db_engine, create_session_factory, session_scope, upgrade_database
 from hotline.errors import HotlineError
@@ -198,6 +198,31 @@ def users_create(
         )
         departments = user.departments
     typer.echo(f"created {role.value} {username}" + (f" for {', '.join(departments)}" if departments else ""))
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """列出账号 List staff accounts: username, role, active, departments."""
+    with _database() as (_settings, factory), session_scope(factory) as session:
+        for user in list_users(session):
+            state = "active" if user.is_active else "disabled"
+            typer.echo(f"{user.username}\t{user.role}\t{state}\t{', '.join(user.departments)}")
+
+
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument(help="Sign-in name")]) -> None:
+    """停用账号 Stop an account from signing in (its sessions end at the next request)."""
+    with _database() as (_settings, factory), session_scope(factory) as session:
+        set_user_active(session, username=username, active=False, actor="cli")
+    typer.echo(f"disabled {username}")
+
+
+@users_app.command("enable")
+def users_enable(username: Annotated[str, typer.Argument(help="Sign-in name")]) -> None:
+    """启用账号 Allow a disabled account to sign in again."""
+    with _database() as (_settings, factory), session_scope(factory) as session:
+        set_user_active(session, username=username, active=True, actor="cli")
+    typer.echo(f"enabled {username}")
 
 
 def _one_line(exc: BaseException) -> str:

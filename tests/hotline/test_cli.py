@@ -146,3 +146,24 @@ def test_unknown_service_render_is_one_line(cli_env: Path, monkeypatch, capsys) 
     runner.invoke(app, ["db", "upgrade"])
     code, _out, err = _run_main(monkeypatch, capsys, "guides", "render", "nope")
     assert code == 2 and err.startswith("error: service_not_found")
+
+
+def test_users_list_disable_enable(cli_env: Path, settings, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from hotline import create_app
+    from tests.hotline.conftest import login
+
+    runner.invoke(app, ["db", "upgrade"])
+    runner.invoke(
+        app, ["users", "create", "admin7", "--role", "admin", "--password-stdin"], input="correct-horse-battery\n"
+    )
+    with TestClient(create_app(settings)) as client:
+        login(client, "admin7")
+        assert runner.invoke(app, ["users", "disable", "admin7"]).output.strip() == "disabled admin7"
+        assert client.get("/api/v1/me").json()["kind"] == "anonymous", "a disabled account's session ends"
+        assert "admin7\tadmin\tdisabled\t" in runner.invoke(app, ["users", "list"]).output
+        runner.invoke(app, ["users", "enable", "admin7"])
+        login(client, "admin7")
+    code, _out, err = _run_main(monkeypatch, capsys, "users", "disable", "ghost")
+    assert code == 2 and err.startswith("error: user_not_found")
