@@ -47,6 +47,8 @@ _TERMINAL_PREFIX = "finished"
 _NODE_ACTIVE_MARKER = "SuperNode ID:"
 _LOG_TAIL_CHARS = 2000
 _AUDITED_MODULE = "hotline_audited_serverapp"
+# Operator-side modules no ServerApp or ClientApp imports; kept out of the FAB.
+_OPERATOR_ONLY = {"federation": ("deploy.py", "deploy_cli.py", "pki.py", "registry.py")}
 
 
 class DeployError(RuntimeError):
@@ -543,7 +545,8 @@ def stage_app(
     `flwr run` rewrites a pyproject.toml that still has `[tool.flwr.federations]` (it migrates
     them into the user's Flower config), and would pack the whole repository; staging keeps the
     source tree untouched and the FAB small: the named packages' Python/data files and a
-    pyproject with `[project]` and `[tool.flwr.app]` only. Flower accepts run-config overrides
+    pyproject with `[project]` and `[tool.flwr.app]` only (operator-only modules such as this one
+    stay out). Flower accepts run-config overrides
     only for keys the app declares, so `extra_config` keys the project does not declare are
     added to the staged `[tool.flwr.app.config]` with the given value. With `audited`, the
     ServerApp component is wrapped by `federation.audit.build_audited_server_app`, which logs
@@ -566,7 +569,7 @@ def stage_app(
         shutil.copytree(
             package_dir,
             out_dir / package,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "test_*.py", "*_test.py"),
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "test_*.py", "*_test.py", *_OPERATOR_ONLY.get(package, ())),
         )
     components = dict(app["components"])
     if audited:

@@ -285,6 +285,9 @@ def init_pki(
         _issue_audit_key(layout)
     for department in departments:
         add_department(pki_dir=pki_dir, department_id=department)
+    for folder in (pki_dir, pki_dir / "ca", pki_dir / "superlink", pki_dir / "supernodes"):
+        if folder.is_dir():
+            os.chmod(folder, 0o700)
     return layout
 
 

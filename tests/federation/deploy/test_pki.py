@@ -48,3 +48,9 @@ def test_bad_department_id_is_rejected(tmp_path: Path, bad: str) -> None:
     with pytest.raises(PkiError) as excinfo:
         init_pki(pki_dir=tmp_path / "pki", departments=[bad])
     assert excinfo.value.code == "invalid_department_id"
+
+
+def test_pki_folders_are_private(tmp_path: Path) -> None:
+    layout = init_pki(pki_dir=tmp_path / "pki", departments=["market"])
+    for folder in (layout.root, layout.root / "ca", layout.root / "superlink", layout.root / "supernodes", layout.node_key("market").parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
