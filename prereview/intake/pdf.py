@@ -80,6 +80,12 @@ class _SpareWorker:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         atexit.register(self.close)
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        # A forked child (e.g. a server worker) must not share its parent's spare or lock.
+        self._lock = threading.Lock()
+        self._process = None
 
     @staticmethod
     def _start() -> subprocess.Popen[bytes]:
@@ -175,7 +181,10 @@ def _load_page(*, name: str, workdir: Path, event: dict[str, Any], settings: Pre
     image_name = str(event.get("image", ""))
     if not _PAGE_FILE.fullmatch(image_name) or event.get("source") not in _SOURCES:
         return None
-    image = np.load(workdir / image_name, allow_pickle=False)
+    path = workdir / image_name
+    if not path.is_file() or path.stat().st_size > settings.max_pixels_per_page * 3 + 4096:
+        return None
+    image = np.load(path, allow_pickle=False)
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         return None
     if image.shape[0] * image.shape[1] > settings.max_pixels_per_page:

@@ -101,12 +101,14 @@ class Watchdog(threading.Thread):
 
 
 def limit_resources(config: dict[str, Any]) -> None:
-    """Cap address space, CPU time and core dumps before any untrusted byte is parsed."""
+    """Cap address space, CPU time, written file size and core dumps before any untrusted byte is parsed."""
     memory = int(config["pdf_memory_mb"]) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = int(math.ceil(float(config["pdf_timeout_s"]))) + 2
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    largest_file = int(config["max_pixels_per_page"]) * 3 + (1 << 20)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (largest_file, largest_file))
 
 
 def inflated_size_exceeds(raw: bytes, limit: int) -> bool:

@@ -242,3 +242,13 @@ def test_a_dead_spare_worker_is_replaced(settings: PrereviewSettings) -> None:
     assert [line.text for line in page.text_lines] == LINES
     stop_pdf_spare()
     assert _spare._process is None and spare.poll() is not None
+
+
+def test_worker_output_past_the_page_limit_is_not_loaded(tmp_path: Path, settings: PrereviewSettings) -> None:
+    np.save(tmp_path / "page-0001.npy", np.zeros((100, 100, 3), np.uint8), allow_pickle=False)
+    event = {"event": "page", "number": 1, "source": "pdf_scan", "image": "page-0001.npy", "lines": []}
+    (tmp_path / "manifest.jsonl").write_text(json.dumps(event) + '\n{"event": "done"}\n', encoding="utf-8")
+    small = settings.model_copy(update={"max_pixels_per_page": 100})
+    result = _collect(name="x.pdf", workdir=tmp_path, returncode=0, elapsed_s=0.1, settings=small)
+    assert result.pages == []
+    assert [(f.code, f.page) for f in result.findings] == [(FindingCode.unreadable_page, 1)]
