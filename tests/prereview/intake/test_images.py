@@ -108,3 +108,17 @@ def test_truncated_image_is_a_broken_file(settings: PrereviewSettings) -> None:
     result = intake_file(name="cut.jpg", data=data[: len(data) // 2], settings=settings)
     assert result.pages == []
     assert [f.code for f in result.findings] == [FindingCode.broken_file]
+
+
+def test_real_document_photos_all_decode(shared_data, settings: PrereviewSettings) -> None:  # type: ignore[no-untyped-def]
+    paths = sorted((shared_data / "zh_document_images" / "images").glob("*"))
+    assert len(paths) >= 20
+    for path in paths:
+        data = path.read_bytes()
+        result = intake_file(name=path.name, data=data, settings=settings)
+        assert result.findings == [], (path.name, result.findings)
+        (page,) = result.pages
+        with Image.open(path) as original:
+            width, height = original.size
+            turned = original.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+        assert page.size == ((height, width) if turned else (width, height))
