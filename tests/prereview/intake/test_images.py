@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,7 +111,7 @@ def test_truncated_image_is_a_broken_file(settings: PrereviewSettings) -> None:
     assert [f.code for f in result.findings] == [FindingCode.broken_file]
 
 
-def test_real_document_photos_all_decode(shared_data, settings: PrereviewSettings) -> None:  # type: ignore[no-untyped-def]
+def test_real_document_photos_all_decode(shared_data: Path, settings: PrereviewSettings) -> None:
     paths = sorted((shared_data / "zh_document_images" / "images").glob("*"))
     assert len(paths) >= 20
     for path in paths:
