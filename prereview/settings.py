@@ -35,7 +35,7 @@ class PrereviewSettings(BaseSettings):
 
     # Analysis: OCR, quality gate and checks (documented in docs/prereview.md).
     ocr_engine: str = Field(default="rapidocr", pattern="^(rapidocr|paddleocr)$", description="OCR engine to load.")
-    ocr_max_side_px: int = Field(default=1280, ge=0, description="Pages are shrunk to this longest side before OCR.")
+    ocr_max_side_px: int = Field(default=960, ge=0, description="Pages are shrunk to this longest side before OCR.")
     ocr_threads: int = Field(default=0, ge=0, description="onnxruntime threads per OCR engine (0 = automatic).")
     ocr_cache_entries: int = Field(default=256, ge=0, description="Pages whose OCR result is kept in memory.")
     ocr_cache_dir: str | None = Field(default=None, description="Folder for OCR results keyed by page hash.")

@@ -10,4 +10,4 @@ from prereview.ocr import CachedOcrEngine, RapidOcrEngine
 @pytest.fixture(scope="session")
 def rapid_ocr() -> CachedOcrEngine:
     """RapidOCR loaded once for the whole test session, with an in-memory cache."""
-    return CachedOcrEngine(RapidOcrEngine(max_side_px=1280))
+    return CachedOcrEngine(RapidOcrEngine(max_side_px=960))

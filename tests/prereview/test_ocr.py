@@ -49,3 +49,28 @@ def test_rapidocr_result_is_upright_for_a_rotated_page_only_with_classifier(rapi
     upside_down = cv2.rotate(to_bgr(id_card_front(person)), cv2.ROTATE_180)
     with_cls = "".join(line.text for line in rapid_ocr.recognise(upside_down, use_cls=True))
     assert person.id_number in with_cls
+
+
+def test_paddleocr_engine_needs_the_package_and_local_models(tmp_path):
+    import importlib.util
+
+    import pytest
+
+    from prereview.ocr import OcrUnavailableError, PaddleOcrEngine
+
+    if importlib.util.find_spec("paddleocr") is None:
+        with pytest.raises(OcrUnavailableError, match="paddleocr is not installed"):
+            PaddleOcrEngine(det_model_dir=tmp_path, rec_model_dir=tmp_path)
+        pytest.skip("paddleocr is not installed (optional extra '.[paddle]'); RapidOCR is the default engine")
+    with pytest.raises(OcrUnavailableError, match="does not exist"):
+        PaddleOcrEngine(det_model_dir=tmp_path / "missing", rec_model_dir=tmp_path)
+
+
+def test_paddleocr_setting_without_model_folders_is_a_clear_error():
+    import pytest
+
+    from prereview.pipeline import build_engine
+    from prereview.settings import PrereviewSettings
+
+    with pytest.raises(ValueError, match="PREREVIEW_PADDLE_DET_MODEL_DIR"):
+        build_engine(PrereviewSettings(ocr_engine="paddleocr"))
