@@ -99,10 +99,13 @@ def simulate(
 
 @app.command("ledger")
 def ledger(
-    state_dir: Path = typer.Option(..., "--state-dir", help="A department's state dir, or a folder of them."),
+    state_dir: Path | None = typer.Option(None, "--state-dir", help="A department's state dir, or a folder of them."),
 ) -> None:
     """Show each department's privacy ledger: ε per citizen record at δ, rounds and runs (JSON lines)."""
     from federation.privacy import LEDGER_FILE, PrivacyLedger
+    from federation.settings import FederationSettings
+
+    state_dir = state_dir or FederationSettings().state_dir
 
     if not state_dir.is_dir():
         _fail(f"state dir not found: {state_dir}")

@@ -20,6 +20,7 @@ from federation.model import IntentModel
 from federation.task import Department, LocalData, TaskConfig, evaluate_department, load_local_data, record_egress, resolve_department, train_department
 
 _LOCAL_CACHE: dict[tuple[object, ...], LocalData] = {}
+_LOCAL_CACHE_SIZE = 64
 
 
 def optional_fixedclipping_mod(msg: Message, context: Context, call_next):  # type: ignore[no-untyped-def]
@@ -38,7 +39,9 @@ def _setup(msg: Message, context: Context, overrides: Mapping[str, object]) -> t
     data_path = Path(dept.data_path)
     key = (str(data_path), data_path.stat().st_mtime_ns if data_path.exists() else 0, model.labels, model.request_types, model.hasher, tuple(sorted(config.values.items())))
     if key not in _LOCAL_CACHE:
-        _LOCAL_CACHE.clear()
+        # One process may serve several departments (simulation actors): keep a few, oldest out first.
+        while len(_LOCAL_CACHE) >= _LOCAL_CACHE_SIZE:
+            _LOCAL_CACHE.pop(next(iter(_LOCAL_CACHE)))
         _LOCAL_CACHE[key] = load_local_data(dept, config, model)
     return config, dept, model, _LOCAL_CACHE[key]
 

@@ -50,13 +50,14 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         )
     eval_path = config.str("eval-data-path")
     rounds: list[dict[str, object]] = []
+    eval_cache: dict[str, object] = {}
 
     def after_round(server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
         central: dict[str, float] = {}
         if eval_path:
             probe = config.new_model()
             probe.set_arrays(arrays.to_numpy_ndarrays())
-            central = evaluate_centrally(probe, eval_path, config)
+            central = evaluate_centrally(probe, eval_path, config, cache=eval_cache)
         if server_round > 0:
             metrics = {"central": central, "departments": _summary(getattr(inner, "last_evaluate_metrics", None))}
             rounds.append({"round": server_round, **metrics})

@@ -42,7 +42,7 @@ DEFAULT_RUN_CONFIG: dict[str, object] = {
     "text-columns": TEXT_COLUMN,
     "label-column": LABEL_COLUMN,
     "request-type-column": REQUEST_TYPE_COLUMN,
-    "holdout-fraction": 0.2,
+    "holdout-fraction": 0.1,
     "dp-noise-multiplier": 0.0,
     "dp-clip-norm": 1.0,
     "dp-sampling-rate": 0.05,
@@ -290,15 +290,23 @@ def evaluate_department(*, model: IntentModel, local: LocalData) -> dict[str, ob
     return metrics
 
 
-def evaluate_centrally(model: IntentModel, path: str | Path, config: TaskConfig) -> dict[str, float]:
-    """Macro-F1 and accuracy of `model` on a labelled CSV (server-side evaluation in development runs)."""
-    data = read_labelled_csv(path, text_columns=config.list("text-columns") or [TEXT_COLUMN], label_column=config.str("label-column"))
-    keep = [i for i, lab in enumerate(data.labels) if lab in set(model.labels)]
-    data = data.subset(keep)
-    y = model.encode_labels(data.labels, model.labels)
-    logits, _ = model.logits(model.hasher.transform(data.texts))
+def evaluate_centrally(model: IntentModel, path: str | Path, config: TaskConfig, *, cache: dict[str, object] | None = None) -> dict[str, float]:
+    """Macro-F1 and accuracy of `model` on a labelled CSV (server-side evaluation in development runs).
+
+    `cache` (a dict the caller keeps between rounds) saves re-reading and re-featurising the file.
+    """
+    if cache is not None and "features" in cache:
+        x, y = cache["features"], cache["labels"]
+    else:
+        data = read_labelled_csv(path, text_columns=config.list("text-columns") or [TEXT_COLUMN], label_column=config.str("label-column"))
+        data = data.subset([i for i, lab in enumerate(data.labels) if lab in set(model.labels)])
+        x = model.hasher.transform(data.texts)
+        y = model.encode_labels(data.labels, model.labels)
+        if cache is not None:
+            cache.update(features=x, labels=y)
+    logits, _ = model.logits(x)  # type: ignore[arg-type]
     pred = logits.argmax(axis=1)
-    return {"macro-f1": macro_f1(y, pred, len(model.labels)), "accuracy": float((pred == y).mean()), "num-examples": float(len(y))}
+    return {"macro-f1": macro_f1(y, pred, len(model.labels)), "accuracy": float((pred == y).mean()), "num-examples": float(len(y))}  # type: ignore[arg-type]
 
 
 @dataclass

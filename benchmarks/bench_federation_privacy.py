@@ -1,0 +1,66 @@
+"""Cost of privacy: record-level DP-SGD (ε after R rounds) and client-level DP, vs no DP; bytes per round.
+
+Data: ../shared/data/zhihuizhengwu_message_classification, stratified 20 % test split, the rest
+spread by `dirichlet:0.5` over 7 departments. Baseline: the same run without DP. Ends with one JSON line.
+
+    .venv/bin/python benchmarks/bench_federation_privacy.py [--engine flower] [--rounds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from federation.data import parse_partition, partition_indices, read_labelled_csv, stratified_split, write_labelled_csv
+from federation.privacy import LEDGER_FILE, PrivacyLedger
+from federation.simulation import run_federated_simulation, run_in_process
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", choices=["inprocess", "flower"], default="inprocess")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    data = read_labelled_csv(DATA / "zhihuizhengwu_message_classification" / "messages.csv", text_columns=["title", "detail"], label_column="label")
+    labels = tuple(sorted(set(data.labels)))
+    train_idx, test_idx = stratified_split(data.labels, test_fraction=0.2, seed=args.seed)
+    train = data.subset(train_idx)
+    work = Path(tempfile.mkdtemp(prefix="bench-fed-dp-"))
+    test_path = write_labelled_csv(work / "test.csv", data.subset(test_idx))
+    parts = [train.subset(ix) for ix in partition_indices(train.labels, 7, parse_partition("dirichlet:0.5"), seed=args.seed)]
+    run = run_federated_simulation if args.engine == "flower" else run_in_process
+    base = {"labels": ",".join(labels), "request-types": "none", "strategy": "classwise", "num-server-rounds": args.rounds, "eval-data-path": str(test_path)}
+    settings = {
+        "no_dp": {},
+        "dp_sgd_sigma1.0": {"dp-noise-multiplier": 1.0, "dp-sampling-rate": 0.1, "dp-clip-norm": 1.0, "local-epochs": 2, "learning-rate": 2.0},
+        "dp_sgd_sigma2.0": {"dp-noise-multiplier": 2.0, "dp-sampling-rate": 0.1, "dp-clip-norm": 1.0, "local-epochs": 2, "learning-rate": 2.0},
+        "client_dp_sigma0.5": {"client-dp-noise-multiplier": 0.5, "client-dp-clip-norm": 5.0},
+    }
+    results = {}
+    for name, extra in settings.items():
+        out = work / name
+        metrics = run(parts, out_dir=out, run_config={**base, **extra})
+        eps = [PrivacyLedger(p, department_id=p.parent.name).summary()["epsilon"] for p in sorted((out / "state").glob(f"*/{LEDGER_FILE}"))]
+        finite = [e for e in eps if e is not None]
+        results[name] = {
+            "macro_f1": metrics["final_central"]["macro-f1"],
+            "epsilon_max": max(finite) if finite and len(finite) == len(eps) else None,
+            "delta": 1e-5,
+            "bytes_per_department_per_round": metrics["bytes_per_department_per_round"],
+            "skipped_rounds": metrics["skipped_rounds"],
+        }
+    for name, row in results.items():
+        row["f1_cost_pts"] = 100 * (results["no_dp"]["macro_f1"] - row["macro_f1"])
+        eps = "∞ (no record-level DP)" if row["epsilon_max"] is None else f"{row['epsilon_max']:.2f}"
+        print(f"{name:20s} macro-F1 {row['macro_f1']:.3f} (cost {row['f1_cost_pts']:+.1f} pts)  ε per record after {args.rounds} rounds: {eps}  "
+              f"bytes/department/round {row['bytes_per_department_per_round']}", flush=True)
+    print(json.dumps({"bench": "federation_privacy", "engine": args.engine, "rounds": args.rounds, "departments": 7, "results": results}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
