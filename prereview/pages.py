@@ -29,9 +29,9 @@ class Page:
     for seal and signature detection). ``dpi`` is the resolution of ``image`` and ``text_dpi`` that
     of the ``text_lines`` bboxes (both None for uploaded images, whose bboxes are image pixels);
     scale a text bbox onto the image by ``dpi / text_dpi``. ``pdf_content`` records what intake
-    found on a PDF page: "text_layer", "scanned" (images cover the page, no text operators),
-    "no_text" (neither: vector drawings or outlined text) or "text_unextractable" (text operators
-    whose text could not be read out, e.g. fonts without a Unicode map).
+    found on a PDF page: "text_layer", "scanned" (images cover the page, no usable text),
+    "no_text" (neither: vector drawings, outlined text, a blank page) or "text_unextractable"
+    (characters without a Unicode mapping, e.g. fonts lacking a ToUnicode map).
     """
 
     file: str

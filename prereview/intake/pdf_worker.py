@@ -234,13 +234,17 @@ def _process_page(*, pdf: pdfium.PdfDocument, index: int, config: dict[str, Any]
         )
         return 0
     render_dpi = float(config["render_dpi"])
-    text_objects, image_cover, single_image = _inspect_objects(page, width_pt * height_pt)
+    image_cover, single_image = _inspect_objects(page, width_pt * height_pt)
     textpage = page.get_textpage()
-    has_chars = textpage.count_chars() > 0
     lines: list[dict[str, Any]] = []
-    if text_objects or has_chars:
+    good = bad = 0
+    if textpage.count_chars() > 0:
         lines = _text_lines(page, textpage, width_pt, height_pt, render_dpi / 72.0)
-        content = "text_layer" if _usable(lines) else "text_unextractable"
+        good, bad = _char_quality(lines)
+    if good >= MIN_GOOD_CHARS and good >= MIN_GOOD_SHARE * (good + bad):
+        content = "text_layer"
+    elif bad > 0 and good < MIN_GOOD_SHARE * (good + bad):
+        content = "text_unextractable"
     elif image_cover >= SCANNED_COVERAGE:
         content = "scanned"
     else:
@@ -274,8 +278,8 @@ def _process_page(*, pdf: pdfium.PdfDocument, index: int, config: dict[str, Any]
     return int(image.shape[0] * image.shape[1])
 
 
-def _inspect_objects(page: pdfium.PdfPage, page_area: float) -> tuple[int, float, pdfium.PdfImage | None]:
-    """(text objects, share of the page covered by images, the one full-page image if that is all there is)."""
+def _inspect_objects(page: pdfium.PdfPage, page_area: float) -> tuple[float, pdfium.PdfImage | None]:
+    """(share of the page covered by images, the one full-page image when nothing else is drawn on the page)."""
     text_objects = 0
     images: list[tuple[pdfium.PdfImage, float]] = []
     for seen, obj in enumerate(page.get_objects(max_depth=4)):
@@ -288,18 +292,15 @@ def _inspect_objects(page: pdfium.PdfPage, page_area: float) -> tuple[int, float
             images.append((obj, max(0.0, right - left) * max(0.0, top - bottom)))
     cover = min(1.0, sum(area for _, area in images) / page_area) if page_area > 0 else 0.0
     single = None
-    if len(images) == 1 and text_objects == 0 and images[0][1] / page_area >= FULL_PAGE_COVERAGE and obj_level(images[0][0]) == 0:
-        single = images[0][0]
-    return text_objects, cover, single
+    if len(images) == 1 and text_objects == 0 and images[0][1] >= FULL_PAGE_COVERAGE * page_area:
+        image, _ = images[0]
+        if int(getattr(image, "level", 0)) == 0:  # drawn on the page itself, not inside a form XObject
+            single = image
+    return cover, single
 
 
-def obj_level(obj: pdfium.PdfObject) -> int:
-    """Nesting depth of a page object (0: directly on the page, not inside a form XObject)."""
-    return int(getattr(obj, "level", 0))
-
-
-def _usable(lines: list[dict[str, Any]]) -> bool:
-    """Whether extracted text looks like real text rather than unmapped glyph codes."""
+def _char_quality(lines: list[dict[str, Any]]) -> tuple[int, int]:
+    """(letters, digits and ideographs; unmapped glyphs: U+FFFD, private use, controls) in the text."""
     good = bad = 0
     for line in lines:
         for char in line["text"]:
@@ -310,7 +311,7 @@ def _usable(lines: list[dict[str, Any]]) -> bool:
                 bad += 1
             elif category[0] in ("L", "N"):
                 good += 1
-    return good >= MIN_GOOD_CHARS and good / max(1, good + bad) >= MIN_GOOD_SHARE
+    return good, bad
 
 
 def _text_lines(

@@ -115,6 +115,24 @@ def test_scanned_page_is_taken_at_the_scan_resolution(settings: PrereviewSetting
     assert np.abs(page.image.astype(int) - expected).mean() < 6
 
 
+def test_scan_with_a_page_number_is_still_scanned(settings: PrereviewSettings) -> None:
+    scan = encode(document_image(random.Random(5), 310, 438), "JPEG")
+    data = pdf_from_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /Im1 4 0 R >> "
+            b"/Font << /F1 6 0 R >> >> /Contents 5 0 R >>",
+            pdf_stream(scan, b"/Type /XObject /Subtype /Image /Width 310 /Height 438 /ColorSpace /DeviceRGB "
+                       b"/BitsPerComponent 8 /Filter /DCTDecode "),
+            pdf_stream(b"q 595 0 0 842 0 0 cm /Im1 Do Q BT /F1 9 Tf 290 20 Td (- 1 -) Tj ET"),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )
+    (page,) = intake_file(name="s.pdf", data=data, settings=settings).pages
+    assert (page.source, page.pdf_content, page.dpi) == ("pdf_scan", "scanned", settings.render_dpi)
+
+
 def test_vector_only_page_is_rendered_for_ocr(settings: PrereviewSettings) -> None:
     result = intake_file(name="v.pdf", data=_single_page_pdf(b"10 w 100 100 m 400 600 l S"), settings=settings)
     (page,) = result.pages
