@@ -63,19 +63,30 @@ def _claimable(now: dt.datetime) -> Any:
     )
 
 
-def fail_abandoned_jobs(session: Session, *, now: dt.datetime | None = None) -> int:
-    """Mark failed the running jobs whose worker vanished during their last allowed try."""
+WORKER_LOST = "worker_lost: the worker stopped during the last allowed attempt"
+
+
+def fail_abandoned_jobs(session: Session, *, now: dt.datetime | None = None) -> list[ClaimedJob]:
+    """Mark failed the running jobs whose worker vanished during their last allowed try; returns them."""
     now = now or utcnow()
-    result = session.execute(
-        update(Job)
-        .where(Job.status == JobStatus.running.value, Job.locked_until < now, Job.attempts >= Job.max_attempts)
-        .values(
-            status=JobStatus.failed.value, finished_at=now, updated_at=now, locked_until=None, locked_by=None,
-            error="worker_lost: the worker stopped during the last allowed attempt",
-        )
-        .execution_options(synchronize_session=False)
+    abandoned = and_(
+        Job.status == JobStatus.running.value, Job.locked_until < now, Job.attempts >= Job.max_attempts
     )
-    return result.rowcount or 0
+    failed = []
+    for row in session.execute(select(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.locked_by)
+                               .where(abandoned)):
+        result = session.execute(
+            update(Job)
+            .where(Job.id == row.id, abandoned)
+            .values(
+                status=JobStatus.failed.value, finished_at=now, updated_at=now, locked_until=None, error=WORKER_LOST
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            failed.append(ClaimedJob(id=row.id, kind=row.kind, payload=dict(row.payload or {}), attempt=row.attempts,
+                                     max_attempts=row.max_attempts, token=row.locked_by or ""))
+    return failed
 
 
 def claim_job(session: Session, *, worker: str, lease_s: float, now: dt.datetime | None = None) -> ClaimedJob | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.db import create_db_engine, create_session_factory, session_scope
 from hotline.jobs.queue import DatabaseJobQueue, JobQueue, RedisJobQueue
 from hotline.jobs.settings import JobSettings
-from hotline.jobs.store import ClaimedJob, claim_job, complete_job, fail_abandoned_jobs, fail_job
+from hotline.jobs.store import WORKER_LOST, ClaimedJob, claim_job, complete_job, fail_abandoned_jobs, fail_job
 from hotline.logging_filters import mask_personal_numbers
 from hotline.settings import HotlineSettings
 
@@ -40,6 +40,8 @@ class JobContext:
 
 
 JobHandler = Callable[[JobContext], None]
+"""Runs one job; raise to fail the try. A handler may also have ``on_failed(context, error)``, called once when
+its job fails for good (last try failed, permanent error, or worker lost on the last try)."""
 
 
 def create_queue(settings: JobSettings) -> JobQueue:
@@ -70,9 +72,28 @@ class Worker:
     def claim(self) -> ClaimedJob | None:
         """Claim the next runnable job (and fail jobs abandoned on their last try), committing the claim."""
         with session_scope(self.session_factory) as session:
-            fail_abandoned_jobs(session)
+            abandoned = fail_abandoned_jobs(session)
+        for job in abandoned:
+            logger.warning("job %s (%s) failed: its worker stopped during the last attempt", job.id, job.kind)
+            self._give_up(job, WORKER_LOST)
         with session_scope(self.session_factory) as session:
             return claim_job(session, worker=self.name, lease_s=self.settings.lease_s)
+
+    def _context(self, job: ClaimedJob) -> JobContext:
+        return JobContext(
+            job_id=job.id, kind=job.kind, payload=job.payload, attempt=job.attempt,
+            max_attempts=job.max_attempts, session_factory=self.session_factory,
+        )
+
+    def _give_up(self, job: ClaimedJob, error: str) -> None:
+        """Tell the handler its job failed for good, so it can record that on its own rows."""
+        on_failed = getattr(self.handlers.get(job.kind), "on_failed", None)
+        if on_failed is None:
+            return
+        try:
+            on_failed(self._context(job), error)
+        except Exception:  # noqa: BLE001  (the job is already failed; the hook must not stop the worker)
+            logger.exception("on_failed hook of job %s (%s) raised", job.id, job.kind)
 
     def execute(self, job: ClaimedJob) -> None:
         """Run the handler of a claimed job and record done, retry or failed."""
@@ -81,12 +102,8 @@ class Worker:
         if handler is None:
             error = f"unknown_job_kind: no handler for {job.kind!r}"
         else:
-            context = JobContext(
-                job_id=job.id, kind=job.kind, payload=job.payload, attempt=job.attempt,
-                max_attempts=job.max_attempts, session_factory=self.session_factory,
-            )
             try:
-                handler(context)
+                handler(self._context(job))
             except PermanentJobError as exc:
                 error = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # noqa: BLE001  (any handler failure is recorded on the job)
@@ -98,12 +115,12 @@ class Worker:
                     if not complete_job(session, job=job):
                         logger.warning("job %s finished after its lease was taken over", job.id)
                 return
-        logger.warning(
-            "job %s (%s) attempt %s/%s failed: %s", job.id, job.kind, job.attempt, job.max_attempts,
-            mask_personal_numbers(error),
-        )
+        error = mask_personal_numbers(error)
+        logger.warning("job %s (%s) attempt %s/%s failed: %s", job.id, job.kind, job.attempt, job.max_attempts, error)
         with session_scope(self.session_factory) as session:
-            fail_job(session, job=job, error=mask_personal_numbers(error), retry_in_s=retry_in)
+            recorded = fail_job(session, job=job, error=error, retry_in_s=retry_in)
+        if recorded and retry_in is None:
+            self._give_up(job, error)
 
     def run_once(self) -> bool:
         """Claim and run one job; False when none was runnable."""

@@ -28,7 +28,7 @@ VERDICT_STATUS = {
     "needs_fix": SubmissionStatus.needs_fix.value,
     "needs_review": SubmissionStatus.needs_review.value,
 }
-FAILED_MESSAGE = "预审暂时无法完成，工作人员将人工审核您的材料。/ Automatic pre-review failed; staff will review it."
+UNFINISHED = (SubmissionStatus.queued.value, SubmissionStatus.processing.value)
 
 
 def blob_store(settings: HotlineSettings) -> BlobStore:
@@ -66,12 +66,7 @@ class PrereviewJob:
                 on_progress=self._progress_writer(context.session_factory, submission_id),
             )
         except ReviewerUnavailableError as exc:
-            self._fail(context.session_factory, submission_id, str(exc))
             raise PermanentJobError(str(exc)) from exc
-        except Exception as exc:
-            if context.attempt >= context.max_attempts:
-                self._fail(context.session_factory, submission_id, f"{type(exc).__name__}: {exc}")
-            raise
         order = {name: index for index, (name, _) in enumerate(files)}
         pages = [
             {"file": page.file, "page": page.page, "width": page.width, "height": page.height,
@@ -110,13 +105,15 @@ class PrereviewJob:
 
         return write
 
-    @staticmethod
-    def _fail(factory: sessionmaker[Session], submission_id: int, error: str) -> None:
+    def on_failed(self, context: JobContext, error: str) -> None:
+        """The job failed for good: the submission goes to ``failed`` (staff review it by hand)."""
+        submission_id = int(context.payload["submission_id"])
         logger.warning("pre-review of submission %s failed for good: %s", submission_id, error)
-        with session_scope(factory) as session:
+        with session_scope(context.session_factory) as session:
             submission = session.get(Submission, submission_id)
-            if submission is not None:
+            if submission is not None and submission.status in UNFINISHED:
                 submission.status = SubmissionStatus.failed.value
+                submission.progress = None
                 submission.error = mask_text(error)
                 submission.updated_at = utcnow()
 

@@ -184,6 +184,49 @@ def test_a_job_abandoned_on_its_last_try_is_failed(session_factory: sessionmaker
     assert job.error is not None and job.error.startswith("worker_lost")
 
 
+class RecordingHandler:
+    """Fails while ``failing`` and records the ``on_failed`` calls."""
+
+    def __init__(self, failing: Exception | None) -> None:
+        self.failing = failing
+        self.gave_up: list[tuple[int, str]] = []
+
+    def __call__(self, _ctx: JobContext) -> None:
+        if self.failing is not None:
+            raise self.failing
+
+    def on_failed(self, ctx: JobContext, error: str) -> None:
+        self.gave_up.append((ctx.job_id, error))
+
+
+def test_on_failed_is_called_once_when_a_job_fails_for_good(session_factory: sessionmaker[Session]) -> None:
+    settings = JobSettings(backoff_base_s=0, max_attempts=2, lease_s=0.05)
+    queue = DatabaseJobQueue(settings)
+    flaky = RecordingHandler(RuntimeError("id 110105194912310021 unreadable"))
+    retried = _enqueue(session_factory, queue, kind="flaky")
+    worker = Worker(session_factory=session_factory, queue=queue, settings=settings, handlers={"flaky": flaky})
+    assert worker.run_once() is True
+    assert flaky.gave_up == [], "a try that will be retried is not a failure for good"
+    assert worker.run_once() is True
+    assert flaky.gave_up == [(retried, "RuntimeError: id 110105********0021 unreadable")]
+
+    permanent = RecordingHandler(PermanentJobError("gone"))
+    gone = _enqueue(session_factory, queue, kind="gone")
+    Worker(session_factory=session_factory, queue=queue, settings=settings, handlers={"gone": permanent}).run_once()
+    assert permanent.gave_up == [(gone, "PermanentJobError: gone")]
+
+    lost = RecordingHandler(None)
+    abandoned = _enqueue(session_factory, queue, kind="lost")
+    lost_settings = settings.model_copy(update={"max_attempts": 1})
+    with session_scope(session_factory) as session:
+        session.get(Job, abandoned).max_attempts = 1  # type: ignore[union-attr]
+    dying = Worker(session_factory=session_factory, queue=queue, settings=lost_settings, handlers={"lost": lost})
+    assert dying.claim() is not None
+    time.sleep(0.1)
+    assert dying.run_once() is False
+    assert lost.gave_up == [(abandoned, "worker_lost: the worker stopped during the last allowed attempt")]
+
+
 def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(session_factory: sessionmaker[Session]) -> None:
     queue = DatabaseJobQueue(FAST)
     job_id = _enqueue(session_factory, queue)

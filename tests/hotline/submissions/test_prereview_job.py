@@ -126,6 +126,26 @@ def test_a_missing_pipeline_fails_the_submission_at_once(
     assert "OCR models missing" in (job.error or "")
 
 
+def test_a_submission_whose_worker_died_on_the_last_try_is_failed(
+    make_client: Callable[[str | None], TestClient], seeded: dict[str, str], settings: HotlineSettings,
+    session_factory: sessionmaker[Session], reviewer: FakeReviewer,
+) -> None:
+    once = JobSettings(lease_s=0.05, max_attempts=1, poll_interval_s=0.05)
+    citizen = make_client(None)
+    reference = _submit(citizen)
+    with session_scope(session_factory) as session:
+        submission = session.scalar(select(Submission).where(Submission.reference == reference))
+        session.get(Job, submission.job_id).max_attempts = 1  # type: ignore[union-attr]
+    worker = _worker(settings, session_factory, once, reviewer)
+    assert worker.claim() is not None
+    time.sleep(0.1)
+    assert worker.run_once() is False
+    submission, job = _state(session_factory, reference)
+    assert (job.status, submission.status) == ("failed", "failed")
+    assert submission.error is not None and submission.error.startswith("worker_lost")
+    assert citizen.get(f"/api/v1/submissions/{reference}").json()["finished"] is True
+
+
 def test_the_real_pipeline_with_a_scripted_ocr_engine(
     make_client: Callable[[str | None], TestClient], seeded: dict[str, str], settings: HotlineSettings,
     session_factory: sessionmaker[Session], job_settings: JobSettings,
