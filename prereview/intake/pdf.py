@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import re
 import signal
@@ -23,6 +24,9 @@ from prereview.pages import Page, TextLine
 from prereview.report import Finding
 from prereview.settings import PrereviewSettings
 
+logger = logging.getLogger(__name__)
+
+_WORKER = Path(__file__).resolve().with_name("pdf_worker.py")
 _PAGE_FILE = re.compile(r"page-\d{4}\.npy")
 _CONTENT_KINDS = {"text_layer", "scanned", "no_text", "text_unextractable"}
 _SOURCES = {"pdf_text", "pdf_scan"}
@@ -37,9 +41,6 @@ class DecodedPdf:
     findings: list[Finding] = field(default_factory=list)
 
 
-_WORKER = Path(__file__).resolve().with_name("pdf_worker.py")
-
-
 def _worker_env() -> dict[str, str]:
     """A small environment: numeric libraries single-threaded, nothing else inherited."""
     return {
@@ -51,6 +52,7 @@ def _worker_env() -> dict[str, str]:
 
 
 def _worker_config(settings: PrereviewSettings) -> dict[str, Any]:
+    """The settings the worker needs, as JSON-ready values."""
     return {
         key: getattr(settings, key)
         for key in (
@@ -245,6 +247,8 @@ def _collect(
                 result.pages.append(page)
         elif kind == "finding":
             result.findings.append(_finding(name, event, total_pages, settings))
+        elif kind == "note":
+            logger.debug("PDF worker note: %s", str(event.get("detail", ""))[:300])
         elif kind == "page_timeout":
             result.findings.append(
                 findings.processing_timeout(
