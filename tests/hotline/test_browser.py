@@ -22,6 +22,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-g
 HOTLINE = Path(sys.executable).parent / "hotline"
 ADMIN = ("browser-admin", "browser-admin-password")
 SCREENSHOT = REPO_ROOT / "docs" / "img" / "hotline-index.png"
+GUIDE_SCREENSHOT = REPO_ROOT / "docs" / "img" / "hotline-guide.png"
 
 
 def _free_port() -> int:
@@ -124,6 +125,7 @@ def test_citizen_and_admin_journey(server: str, browser) -> None:  # type: ignor
     page.wait_for_url("**/guides/mzj-jhdj")
     assert page.get_by_role("heading", level=1).inner_text().startswith("内地居民结婚登记")
     assert serious_violations(page) == [], "guide"
+    page.screenshot(path=str(GUIDE_SCREENSHOT), full_page=True)
 
     page.get_by_role("link", name="生成我的材料清单").click()
     page.wait_for_url("**/guides/mzj-jhdj/checklist*")
