@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from guides import describe_condition
+from guides import checklist_context, condition_facts, describe_condition
 from hotline.catalog import (
     ServiceSummary,
     count_services,
@@ -25,8 +24,6 @@ from hotline.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 Citizen = Annotated[Principal, Depends(citizen_session)]
-
-FACT_PATTERN = re.compile(r"applicant\.([a-z_][a-z0-9_]*)")
 
 
 @router.get("/healthz", response_class=PlainTextResponse)
@@ -99,24 +96,13 @@ def versions_page(code: str, request: Request, db: DbSession, principal: Citizen
 def checklist_page(code: str, request: Request, db: DbSession, principal: Citizen) -> HTMLResponse:
     """The materials this citizen must bring, given the facts ticked (``?is_agent=1``)."""
     service = service_from_row(get_service_version(db, code=code))
-    names = sorted({fact for m in service.materials if m.condition for fact in FACT_PATTERN.findall(m.condition)})
     truthy = {"1", "true", "on", "yes"}
-    facts = {name: request.query_params.get(name, "").lower() in truthy for name in names}
-    needed = service.required_materials(facts)
-    labels = {name: describe_condition(f"applicant.{name}") for name in names}
+    facts = {name: request.query_params.get(name, "").lower() in truthy for name in condition_facts(service)}
+    choices = [
+        {"name": name, "label": describe_condition(f"applicant.{name}"), "checked": facts[name]} for name in facts
+    ]
     return render(
-        request,
-        "checklist_page.html",
-        principal=principal,
-        service=service,
-        facts=[{"name": n, "label": labels[n], "checked": facts[n]} for n in names],
-        rows=[(material, "unchecked") for material in needed],
-        counts={"unchecked": len(needed)},
-        optional=[m for m in service.materials if not m.required and m.applies_to(facts)],
-        not_needed=[m for m in service.materials if not m.applies_to(facts)],
-        stated_facts=[labels[n] for n in names if facts[n]],
-        reviewed=False,
-        application_date=None,
+        request, "checklist_page.html", principal=principal, facts=choices, **checklist_context(service, facts)
     )
 
 
