@@ -20,6 +20,10 @@ from prereview.settings import PrereviewSettings
 logger = logging.getLogger(__name__)
 
 _WHITE = (255, 255, 255)
+# Progressive JPEGs use about 10 scans; each scan re-walks the whole image, so thousands of tiny
+# scans make a small file take minutes to decode (a known libjpeg denial of service).
+MAX_JPEG_SCANS = 100
+_JPEG_SOS = b"\xff\xda"
 
 
 @dataclass
@@ -107,6 +111,12 @@ def decode_image(*, name: str, data: bytes, fmt: FileFormat, settings: Prereview
     """Pages of one JPEG, PNG, TIFF, WebP or BMP file; anything undecodable becomes a finding."""
     configure_pillow(settings)
     result = DecodedImages()
+    if fmt is FileFormat.jpeg and (scans := data.count(_JPEG_SOS)) > MAX_JPEG_SCANS:
+        # 0xFF is byte-stuffed inside entropy-coded data, so every FF DA is a real start-of-scan marker.
+        result.findings.append(
+            findings.too_complex(file=name, detail=f"JPEG with {scans} scans > {MAX_JPEG_SCANS}: decoding-time bomb")
+        )
+        return result
     try:
         image = Image.open(io.BytesIO(data), formats=[fmt.pillow_format])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

@@ -170,6 +170,15 @@ def jpeg_with_size(jpeg: bytes, width: int, height: int) -> bytes:
     raise ValueError("no SOF marker")
 
 
+def jpeg_scan_bomb(jpeg: bytes, extra_scans: int = 2_000) -> bytes:
+    """A progressive JPEG with its smallest scan repeated thousands of times before the end marker."""
+    progressive = encode(Image.open(io.BytesIO(jpeg)), "JPEG", progressive=True)
+    starts = [index for index in range(len(progressive) - 1) if progressive[index : index + 2] == b"\xff\xda"]
+    ends = [*starts[1:], len(progressive) - 2]
+    smallest = min((progressive[start:end] for start, end in zip(starts, ends, strict=True)), key=len)
+    return progressive[:-2] + smallest * extra_scans + b"\xff\xd9"
+
+
 def bmp_declared(width: int, height: int, bits: int = 24) -> bytes:
     """A BMP header that declares any size, with a few bytes of pixel data."""
     pixels = b"\x00" * 64
@@ -328,6 +337,7 @@ def generate_corpus(seed: int = 12345) -> list[HostileCase]:
     looped[-4:] = looped[4:8]  # the last IFD's "next" points back at the first
     cases.append(HostileCase("ifd-loop.tif", bytes(looped), "bomb", ANY_REFUSAL, None))
     cases.append(HostileCase("zip-bomb.zip", zip_bomb(), "bomb", unsupported, pages=False))
+    cases.append(HostileCase("scan-bomb.jpg", jpeg_scan_bomb(jpeg), "bomb", BROKEN, pages=False))
     cases.append(HostileCase("big-frame.tif", big_frame_tiff(), "bomb", too_large, pages=False))
 
     declared_image = pdf_from_objects(
