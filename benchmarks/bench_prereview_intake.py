@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from prereview.intake import intake_file, stop_pdf_spare  # noqa: E402
 from prereview.settings import PrereviewSettings  # noqa: E402
-from tests.prereview.hostile.generate import document_image, encode, image_pdf, pdf_from_objects, pdf_stream  # noqa: E402
+from tests.prereview.hostile.generate import document_image, encode, pdf_from_objects, pdf_stream  # noqa: E402
 
 SHARED_IMAGES = REPO.parent / "shared" / "data" / "zh_document_images" / "images"
 PAGES = 10
