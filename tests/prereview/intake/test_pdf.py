@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import signal
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -181,7 +182,7 @@ def test_stream_bomb_is_refused_before_rendering(settings: PrereviewSettings) ->
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-            pdf_stream(__import__("zlib").compress(b"0 0 m\n" * 2_000_000, 9), b"/Filter /FlateDecode "),
+            pdf_stream(zlib.compress(b"0 0 m\n" * 2_000_000, 9), b"/Filter /FlateDecode "),
         ]
     )
     result = intake_file(name="bomb.pdf", data=bomb, settings=settings.model_copy(update={"pdf_max_stream_mb": 5}))
