@@ -29,6 +29,7 @@ from prereview.settings import PrereviewSettings
 logger = logging.getLogger(__name__)
 
 MIN_ORIENTATION_CONFIDENCE = 0.8
+SEAL_NAME_MIN_SIMILARITY = 0.85  # one misread character in a 7+ character name still matches
 SEAL_AUTHORITY_WORDS = ("市场监督管理局", "工商行政管理局", "行政审批局")
 
 
@@ -450,7 +451,7 @@ class MaterialChecksStep:
             assert state.image is not None
             text, confidence = read_seal_text(state.image, seal, self.engine)
             readings.append((state, seal, text, confidence))
-            if any(name_similarity(name, text) >= 0.6 for name in expected):
+            if any(name_similarity(name, text) >= SEAL_NAME_MIN_SIMILARITY for name in expected):
                 return
         state, seal, text, confidence = max(readings, key=lambda item: item[3])
         if len(text) >= 4 and confidence >= self.settings.min_ocr_confidence:

@@ -20,7 +20,7 @@ DEFAULT_APPLICATION_DATE = dt.date(2026, 11, 24)
 SERVICES = ("scjg-gtgsh-sl", "scjg-spjy-xk", "zfgjj-tq-zf")
 DEFECTS = (
     "id_check_digit", "id_birthdate", "id_expired", "uscc_invalid", "name_mismatch", "missing_material",
-    "seal_missing", "signature_missing", *PHOTO_DEFECTS,
+    "seal_missing", "seal_name_mismatch", "signature_missing", *PHOTO_DEFECTS,
 )
 _DEFECT_CODES = {
     "blurry": "image_blurry", "dark": "image_too_dark", "overexposed": "image_overexposed",
@@ -66,7 +66,7 @@ def applicable_defects(service: str) -> tuple[str, ...]:
     """Defects that make sense for a service (seal and USCC defects need a business licence)."""
     if service == "scjg-spjy-xk":
         return DEFECTS
-    return tuple(defect for defect in DEFECTS if defect not in ("uscc_invalid", "seal_missing"))
+    return tuple(defect for defect in DEFECTS if defect not in ("uscc_invalid", "seal_missing", "seal_name_mismatch"))
 
 
 def generate_application(service_code: str, seed: int, defects: list[str] | tuple[str, ...] = (), *,
@@ -104,6 +104,8 @@ def generate_application(service_code: str, seed: int, defects: list[str] | tupl
         expected.append({"code": "name_mismatch", "file": id_front.file})
     if "seal_missing" in defects:
         expected.append({"code": "seal_missing", "file": form_doc.file})
+    if "seal_name_mismatch" in defects:
+        expected.append({"code": "seal_name_mismatch", "file": form_doc.file})
     if "signature_missing" in defects:
         expected.append({"code": "signature_missing", "file": form_doc.file})
     if "missing_material" in defects:
@@ -177,8 +179,13 @@ def _documents(service: str, rng: random.Random, person: Person, business: Busin
                 "entity_name": business.name}
         fields = [("单位名称", business.name), ("统一社会信用代码", uscc), ("法定代表人", person.name),
                   ("经营场所", business.address), ("经营项目", "热食类食品制售")]
+        seal_name: str | None = business.name
+        if "seal_missing" in defects:
+            seal_name = None
+        elif "seal_name_mismatch" in defects:
+            seal_name = f"{business.name[:-2]}{'商行' if business.name.endswith('饭店') else '饭店'}"
         form_image = render.application_form("食品经营许可申请书", fields, rng, signature=signature,
-                                              seal_name=None if "seal_missing" in defects else business.name,
+                                              seal_name=seal_name,
                                               signer_label="法定代表人签名")
         docs.append(_Doc("form.jpg", "application_form", form_image, dict(fields[:3]), scan=True))
         docs.append(_Doc("licence.jpg", "business_licence", render.business_licence(business, rng, uscc=uscc),
