@@ -47,7 +47,6 @@ from hotline.submissions.views import (
     summary,
 )
 from hotline.submissions.masking import mask_form
-from hotline.web.app import CSRF_COOKIE
 from hotline.web.deps import (
     CurrentPrincipal,
     DbSession,
@@ -58,6 +57,7 @@ from hotline.web.deps import (
     ensure_department_access,
 )
 
+CSRF_COOKIE = "csrftoken"  # the cookie asgi-csrf sets (hotline.web.app.CSRF_COOKIE; not imported: app imports us)
 CITY_TIMEZONE = ZoneInfo("Asia/Shanghai")
 FORM_LABELS = {
     "name": "申请人姓名 / Applicant name",

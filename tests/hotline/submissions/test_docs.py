@@ -37,3 +37,10 @@ def test_every_error_code_is_documented(code: str) -> None:
 def test_free_text_masks_ids_four_and_four_and_phones() -> None:
     text = "身份证 110105194912310021，电话 13812345678"
     assert mask_text(text) == "身份证 1101**********0021，电话 138****5678"
+
+
+def test_the_upload_checks_the_cookie_the_app_sets() -> None:
+    from hotline.submissions import routes
+    from hotline.web import app
+
+    assert routes.CSRF_COOKIE == app.CSRF_COOKIE
