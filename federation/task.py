@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from federation.data import LABEL_COLUMN, REQUEST_TYPE_COLUMN, TEXT_COLUMN, LabelledTexts, read_labelled_csv, stratified_split
+from federation.data import LABEL_COLUMN, REQUEST_TYPE_COLUMN, TEXT_COLUMN, DataFileError, LabelledTexts, read_labelled_csv, stratified_split
 from federation.model import DpSgdConfig, FeatureHasher, IntentModel, TrainReport, macro_f1
 from federation.privacy import EGRESS_FILE, LEDGER_FILE, DpRelease, PrivacyBudgetExceeded, PrivacyLedger, log_egress, now_iso
 from federation.taxonomy import REQUEST_TYPES, department_of, intent_labels
@@ -233,6 +233,8 @@ def train_department(
 
     Raises PrivacyBudgetExceeded (and trains nothing) when the round would exceed `dp-max-epsilon`.
     """
+    if local.x_train.shape[0] == 0:
+        raise DataFileError(f"{dept.department_id}: no training rows with a label this run knows ({', '.join(model.labels)})")
     dp = config.dp()
     ledger = PrivacyLedger(dept.ledger_path, department_id=dept.department_id, delta=config.float("dp-delta"))
     release = None
@@ -367,6 +369,8 @@ def record_egress(*, dept: Department, run_id: str, server_round: int, model: In
             "delta": config.float("dp-delta"),
             "epsilon_total": metrics.get("epsilon"),
         }
+    if config.float("client-dp-noise-multiplier") > 0:
+        dp_facts = {**(dp_facts or {}), "client_update_clip_norm": config.float("client-dp-clip-norm")}
     log_egress(
         dept.egress_path,
         department_id=dept.department_id,

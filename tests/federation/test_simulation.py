@@ -1,0 +1,37 @@
+"""The ServerApp/ClientApp code end to end through the in-process grid (fast, no Ray)."""
+
+from __future__ import annotations
+
+import json
+
+from federation.data import LabelledTexts
+from federation.model import IntentModel
+from federation.simulation import run_in_process
+
+CONFIG = {"labels": "fund,noise,wages", "request-types": "none", "n-buckets": 4096, "num-server-rounds": 3}
+
+
+def _parts(data: LabelledTexts, n: int) -> list[LabelledTexts]:
+    return [data.subset(range(i, len(data), n)) for i in range(n)]
+
+
+def test_three_departments_train_a_calibrated_model(tmp_path, three_topics):
+    metrics = run_in_process(_parts(three_topics, 3), out_dir=tmp_path, run_config={**CONFIG, "eval-data-path": ""})
+    assert metrics["failures"] == [] and metrics["skipped_rounds"] == []
+    assert metrics["final_departments"]["macro-f1"] > 0.9
+    model = IntentModel.load(tmp_path)
+    assert model.temperature != 1.0 or metrics["temperature"] == 1.0
+    assert [p.label for p in model.predict(["公积金贷款怎么办", "工地噪音"])] == ["fund", "noise"]
+    rounds = [json.loads(line) for line in (tmp_path / "rounds.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["server_round"] for r in rounds] == [1, 2, 3]
+
+
+def test_a_failing_department_below_quorum_skips_rounds_and_keeps_the_model(tmp_path, three_topics):
+    parts = _parts(three_topics, 3)
+    parts[2] = LabelledTexts(["只有一条"], ["unknown-label"])  # nothing the run knows: training fails there
+    metrics = run_in_process(parts, out_dir=tmp_path, run_config={**CONFIG, "min-nodes": 3})
+    assert metrics["skipped_rounds"] == [1, 2, 3]
+    assert any("node 3" in f for f in metrics["failures"])
+    assert not IntentModel.load(tmp_path).arrays[0].any()
+    lenient = run_in_process(parts, out_dir=tmp_path / "lenient", run_config={**CONFIG, "min-nodes": 2})
+    assert lenient["skipped_rounds"] == []
