@@ -51,17 +51,17 @@ def _department(tmp_path, three_topics: LabelledTexts) -> Department:
 def test_training_refuses_to_exceed_the_budget_and_logs_egress(tmp_path, three_topics):
     dept = _department(tmp_path, three_topics)
     config = TaskConfig.from_run_config(
-        {"labels": "fund,noise,wages", "request-types": "none", "n-buckets": 4096, "dp-noise-multiplier": 1.0, "dp-sampling-rate": 0.1, "local-epochs": 1, "dp-max-epsilon": 5.0}
+        {"labels": "fund,noise,wages", "request-types": "none", "n-buckets": 4096, "dp-noise-multiplier": 1.5, "dp-sampling-rate": 0.1, "local-epochs": 1, "dp-max-epsilon": 2.4}
     )
     model = config.new_model()
     local = load_local_data(dept, config, model)
     epsilons = []
-    with pytest.raises(PrivacyBudgetExceeded, match="budget 5.00"):
+    with pytest.raises(PrivacyBudgetExceeded, match="budget 2.40"):
         for rnd in range(1, 50):
             _, metrics = train_department(model=model, local=local, config=config, dept=dept, run_id="r1", server_round=rnd, seed=rnd)
             record_egress(dept=dept, run_id="r1", server_round=rnd, model=model, metrics=metrics, config=config)
             epsilons.append(metrics["epsilon"])
-    assert epsilons == sorted(epsilons) and epsilons[-1] <= 5.0 and len(epsilons) == 3
+    assert epsilons == sorted(epsilons) and epsilons[-1] <= 2.4 and len(epsilons) == 3
     assert PrivacyLedger(dept.ledger_path, department_id="d1").epsilon == pytest.approx(epsilons[-1])
     lines = [json.loads(line) for line in dept.egress_path.read_text(encoding="utf-8").splitlines()]
     assert len(lines) == len(epsilons)
