@@ -38,7 +38,8 @@ class DatabaseJobQueue:
     def __init__(self, settings: JobSettings) -> None:
         self.settings = settings
         self._wakeup = threading.Condition()
-        self._signals = 0
+        self._pending_signals = 0
+        self._closed = False
 
     def enqueue(self, session: Session, *, kind: str, payload: dict[str, Any]) -> int:
         """Add a job in the caller's transaction and wake a worker after the commit."""
@@ -47,22 +48,22 @@ class DatabaseJobQueue:
         return job.id
 
     def notify(self) -> None:
-        """Wake one waiting worker."""
+        """Wake one waiting worker (or let the next one to wait return at once)."""
         with self._wakeup:
-            self._signals += 1
+            self._pending_signals += 1
             self._wakeup.notify()
 
     def wait_for_work(self, timeout_s: float) -> None:
         """Wait for an enqueue in this process, or ``timeout_s`` (jobs of other processes are found by polling)."""
         with self._wakeup:
-            if self._signals == 0:
+            if self._pending_signals == 0 and not self._closed:
                 self._wakeup.wait(timeout_s)
-            self._signals = max(self._signals - 1, 0)
+            self._pending_signals = max(self._pending_signals - 1, 0)
 
     def close(self) -> None:
         """Wake every waiting worker so that it can see it should stop."""
         with self._wakeup:
-            self._signals += 1_000
+            self._closed = True
             self._wakeup.notify_all()
 
 
