@@ -149,7 +149,7 @@ def append_rounds(
                 run_id=run_id,
                 server_round=int(record.server_round),  # type: ignore[attr-defined]
                 participants=record.participants,  # type: ignore[attr-defined]
-                metrics={**record.metrics, "node_metrics": record.node_metrics},  # type: ignore[attr-defined]
+                metrics={**record.metrics, "node_metrics": record.node_metrics, "epsilon": record.epsilon},  # type: ignore[attr-defined]
                 model_sha256=final_model_sha256 if is_last else None,
                 created_at=created_at,
             )
@@ -227,8 +227,8 @@ def build_recording_grid(inner: object, out_dir: Path) -> object:
     """Wrap a Flower Grid so every round's replies are logged to `out_dir/grid_rounds.jsonl`.
 
     The log is taken from the messages the SuperLink delivered (source node ids, the
-    `num-examples` each department reported, its evaluation metrics), independent of what the
-    strategy code chooses to report. Imports Flower lazily (verifiers need no Flower).
+    `num-examples` and cumulative DP `epsilon` each department reported, its evaluation
+    metrics), independent of what the strategy code chooses to report. Imports Flower lazily (verifiers need no Flower).
     """
     from flwr.serverapp import Grid
 
@@ -269,13 +269,16 @@ def build_recording_grid(inner: object, out_dir: Path) -> object:
             if kind == "train":
                 self._flush()
                 self._round = _server_round(outgoing) or self._round + 1
-                self._current = {"server_round": self._round, "participants": {}, "node_metrics": {}, "failed": []}
+                self._current = {"server_round": self._round, "participants": {}, "node_metrics": {}, "epsilon": {}, "failed": []}
                 for reply in replies:
                     node = str(reply.metadata.src_node_id)
                     if reply.has_error():
                         self._current["failed"].append(node)  # type: ignore[attr-defined]
-                    else:
-                        self._current["participants"][node] = int(_scalar_metrics(reply).get("num-examples", 0))  # type: ignore[index]
+                        continue
+                    sent = _scalar_metrics(reply)
+                    self._current["participants"][node] = int(sent.get("num-examples", 0))  # type: ignore[index]
+                    if "epsilon" in sent:
+                        self._current["epsilon"][node] = sent["epsilon"]  # type: ignore[index]
             elif kind == "evaluate" and self._current:
                 for reply in replies:
                     if not reply.has_error():

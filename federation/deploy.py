@@ -118,6 +118,7 @@ class ManagedProcess:
     log_path: Path
     address: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    log_offset: int = 0
 
     @property
     def pid(self) -> int:
@@ -129,9 +130,11 @@ class ManagedProcess:
         return self.popen.poll() is None
 
     def log_tail(self, chars: int = _LOG_TAIL_CHARS) -> str:
-        """The end of the process's log, for error messages."""
+        """The end of what this process wrote to its (appended) log, for error messages."""
         try:
-            return self.log_path.read_text(errors="replace")[-chars:]
+            with open(self.log_path, "rb") as handle:
+                handle.seek(self.log_offset)
+                return handle.read().decode(errors="replace")[-chars:]
         except OSError:
             return ""
 
@@ -194,6 +197,7 @@ def _sweep(tree: Sequence[tuple[int, str]], sig: signal.Signals) -> None:
 
 def _spawn(name: str, argv: list[str], *, log_path: Path, env: Mapping[str, str], cwd: Path) -> ManagedProcess:
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    offset = log_path.stat().st_size if log_path.exists() else 0
     with open(log_path, "ab") as log_file:
         popen = subprocess.Popen(  # noqa: S603 - argv is built from validated paths and ints
             argv,
@@ -204,7 +208,7 @@ def _spawn(name: str, argv: list[str], *, log_path: Path, env: Mapping[str, str]
             cwd=cwd,
             start_new_session=True,
         )
-    return ManagedProcess(name=name, popen=popen, log_path=log_path)
+    return ManagedProcess(name=name, popen=popen, log_path=log_path, log_offset=offset)
 
 
 def _base_env(flwr_home: Path) -> dict[str, str]:

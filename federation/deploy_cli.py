@@ -271,7 +271,8 @@ def run_command(
         typer.echo(f"已提交运行 submitted run {run_id}; waiting up to {timeout_s:.0f} s", err=True)
         status = cli.wait_for_run(run_id, timeout_s=timeout_s)
         if not status.succeeded:
-            _fail("run_failed", f"运行 {run_id} 结束状态 finished as {status.status}; see `flwr log {run_id}`")
+            tail = "\n".join(cli.logs(run_id).strip().splitlines()[-15:])
+            _fail("run_failed", f"运行 {run_id} 结束状态 finished as {status.status}; ServerApp log tail:\n{tail}")
         names = read_node_names(state_dir)
         version = ModelRegistry(registry).register(model_dir=out_dir, run_id=str(run_id), node_names=names)
         entries = append_rounds(

@@ -103,6 +103,7 @@ class RoundRecord:
     participants: dict[str, int]
     metrics: dict[str, object]
     node_metrics: dict[str, dict[str, float]]
+    epsilon: dict[str, float] = field(default_factory=dict)
 
 
 def _resolve(names: Mapping[str, str], key: str) -> str:
@@ -146,20 +147,27 @@ def read_rounds(model_dir: Path, *, node_names: Mapping[str, str] | None = None)
     records: list[RoundRecord] = []
     for server_round in sorted(set(events) | set(grid)):
         metrics = dict(events.get(server_round, {}).get("metrics") or {})  # type: ignore[call-overload]
-        seen = grid.get(server_round) or metrics
+        delivered = grid.get(server_round, {})
+
+        def field_of(key: str) -> dict[str, object]:
+            return dict(delivered.get(key) or metrics.get(key) or {})  # type: ignore[call-overload]
+
         try:
-            participants = {_resolve(names, str(k)): int(v) for k, v in dict(seen.get("participants") or {}).items()}  # type: ignore[call-overload]
+            participants = {_resolve(names, str(k)): int(v) for k, v in field_of("participants").items()}  # type: ignore[call-overload]
             node_metrics = {
-                _resolve(names, str(k)): {m: float(x) for m, x in dict(v).items()}
-                for k, v in dict(seen.get("node_metrics") or {}).items()  # type: ignore[call-overload]
+                _resolve(names, str(k)): {m: float(x) for m, x in dict(v).items()}  # type: ignore[call-overload]
+                for k, v in field_of("node_metrics").items()
             }
+            epsilon = {_resolve(names, str(k)): float(v) for k, v in field_of("epsilon").items()}  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             raise RegistryError("rounds_file_invalid", f"{model_dir}: round {server_round}: 轮次记录无效 invalid round record ({exc})") from exc
-        metrics.pop("participants", None)
-        metrics.pop("node_metrics", None)
-        if grid.get(server_round, {}).get("failed"):
-            metrics["failed_nodes"] = [_resolve(names, str(n)) for n in grid[server_round]["failed"]]  # type: ignore[union-attr]
-        records.append(RoundRecord(server_round=server_round, participants=participants, metrics=metrics, node_metrics=node_metrics))
+        for key in ("participants", "node_metrics", "epsilon"):
+            metrics.pop(key, None)
+        if delivered.get("failed"):
+            metrics["failed_nodes"] = [_resolve(names, str(n)) for n in delivered["failed"]]  # type: ignore[union-attr]
+        records.append(
+            RoundRecord(server_round=server_round, participants=participants, metrics=metrics, node_metrics=node_metrics, epsilon=epsilon)
+        )
     return records
 
 
@@ -295,7 +303,8 @@ class ModelRegistry:
 
         Data sizes and per-department metrics come from the last round in `rounds.jsonl`
         (node ids mapped to departments by `node_names`), else from `metrics.json`
-        (`per_department`). ε per department comes from node metrics `epsilon` when reported.
+        (`per_department`). ε per department is the latest cumulative `epsilon` a department
+        reported with its update (record-level DP on), else None.
         """
         metrics_path = model_dir / METRICS_FILE
         if not metrics_path.is_file():
@@ -315,6 +324,8 @@ class ModelRegistry:
             for k, v in dict(metrics.get("per_department", {})).items()
         }
         epsilon: dict[str, float | None] = {d: m.get("epsilon") for d, m in department_metrics.items()}
+        for record in rounds:
+            epsilon.update(record.epsilon)
         with self._lock:
             self.versions_dir.mkdir(parents=True, exist_ok=True)
             numbers = [int(p.name[1:]) for p in self.versions_dir.iterdir() if _VERSION_RE.match(p.name)]

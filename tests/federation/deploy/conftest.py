@@ -58,7 +58,7 @@ def _write_department_data(data_dir: Path, departments: list[str]) -> None:
     from federation.data import write_labelled_csv
     from federation.synthetic import generate_requests
 
-    data = generate_requests(seed=7, per_intent_and_type=3, chitchat=40)
+    data = generate_requests(seed=7, per_intent_and_type=8, chitchat=40)
     for index, department in enumerate(departments):
         write_labelled_csv(data_dir / f"{department}.csv", data.subset(range(index, len(data), len(departments))))
 

@@ -40,7 +40,10 @@ def test_cli_run_survives_a_node_killed_mid_round(live_federation: LiveFederatio
     # (a SuperNode pushes replies on its next 3-second poll).
     deadline = time.monotonic() + 200
     while victim.log_tail(1_000_000).count("Receiving: train message") < 3:
-        assert time.monotonic() < deadline and worker.is_alive(), victim.log_tail()
+        if not worker.is_alive():
+            worker.join()
+            pytest.fail(f"run ended before round 3: {result['out'].output}")  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, victim.log_tail()
         time.sleep(0.1)
     victim.kill()
     worker.join(timeout=240)

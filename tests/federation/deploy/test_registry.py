@@ -20,7 +20,7 @@ def _run_output(root: Path, name: str, scores: dict[str, float], *, epsilon: flo
     (out / "metrics.json").write_text(json.dumps({"run_id": name, "strategy": "classwise", "num_rounds": 2}), encoding="utf-8")
     lines = []
     for server_round in (1, 2):
-        node_metrics = {str(100 + i): {"macro-f1": s, "accuracy": s, **({"epsilon": epsilon} if epsilon else {})} for i, s in enumerate(scores.values())}
+        node_metrics = {str(100 + i): {"macro-f1": s, "accuracy": s} for i, s in enumerate(scores.values())}
         lines.append(json.dumps({
             "run_id": name,
             "server_round": server_round,
@@ -29,6 +29,9 @@ def _run_output(root: Path, name: str, scores: dict[str, float], *, epsilon: flo
             "final": False,
         }))
     (out / "rounds.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if epsilon:
+        grid = {"server_round": 2, "participants": {"100": 60, "101": 61}, "epsilon": {"100": epsilon, "101": epsilon}, "failed": ["102"]}
+        (out / "grid_rounds.jsonl").write_text(json.dumps(grid) + "\n", encoding="utf-8")
     return out
 
 
@@ -41,7 +44,8 @@ def test_register_versions_with_manifest(tmp_path: Path) -> None:
     v2 = registry.register(model_dir=_run_output(tmp_path, "run2", {"m": 0.8, "h": 0.7}), node_names=NAMES, code="git:abc")
     assert [v.version for v in registry.versions()] == ["v0001", "v0002"]
     manifest = json.loads((v1.path / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["data_sizes"] == {"market": 50, "hukou": 51}
+    assert manifest["data_sizes"] == {"market": 60, "hukou": 61}
+    assert read_rounds(v1.path, node_names=NAMES)[1].metrics["failed_nodes"] == ["social"]
     assert manifest["department_metrics"]["hukou"]["macro-f1"] == 0.7
     assert manifest["epsilon"] == {"market": 2.5, "hukou": 2.5}
     assert manifest["strategy"] == "classwise" and manifest["code_version"] == "git:abc"
