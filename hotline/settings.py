@@ -31,6 +31,9 @@ class HotlineSettings(BaseSettings):
     session_cookie_secure: bool = False
     login_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins allowed per username per window")
     login_lockout_s: int = Field(default=900, ge=1, description="Window (and lockout) for failed sign-ins")
+    intent_registry_dir: Path | None = Field(
+        default=None, description="Federated model registry the hotline serves the promoted intent model from"
+    )
     max_upload_mb: int = Field(default=20, ge=1, le=1024)
     log_level: str = "INFO"
     page_size: int = Field(default=50, ge=1, le=500)
@@ -50,6 +53,11 @@ class HotlineSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'hotline.sqlite3').resolve()}"
+
+    @property
+    def resolved_intent_registry_dir(self) -> Path:
+        """The intent model registry, defaulting to ``data_dir/intent-registry``."""
+        return self.intent_registry_dir or self.data_dir / "intent-registry"
 
     def resolved_secret_key(self) -> str:
         """The configured secret, or a development secret generated once and kept in ``data_dir``."""

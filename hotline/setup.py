@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from guides import load_demo_catalog
 from hotline.accounts import create_user
 from hotline.catalog import count_services, store_services
 from hotline.db import session_scope, upgrade_database
+from hotline.intent import bootstrap_intent_model
 from hotline.models import Role, User
 from hotline.settings import Environment, HotlineSettings
 
@@ -28,15 +28,8 @@ class SetupResult:
     intent_model: str
 
 
-def bootstrap_intent_model(*, settings: HotlineSettings, session: Session) -> str:
-    """Hook for the bootstrap intent model (the coordinator wires this to ``federation``); returns a status line."""
-    return "intent model: not configured"
-
-
-def run_setup(
-    *, settings: HotlineSettings, session_factory: sessionmaker[Session], intent_hook: Callable[..., str] | None = None
-) -> SetupResult:
-    """Idempotent setup: schema at head, demo catalog if the catalog is empty, dev admin in development."""
+def run_setup(*, settings: HotlineSettings, session_factory: sessionmaker[Session]) -> SetupResult:
+    """Idempotent setup: schema at head, demo catalog and bootstrap intent model if absent, dev admin in development."""
     bind = session_factory.kw["bind"]
     upgrade_database(bind)
     loaded = 0
@@ -50,5 +43,5 @@ def run_setup(
         ):
             admin_password = secrets.token_urlsafe(12)
             create_user(session, username=DEV_ADMIN_USERNAME, password=admin_password, role=Role.admin, actor="setup")
-        intent_status = (intent_hook or bootstrap_intent_model)(settings=settings, session=session)
+    intent_status = bootstrap_intent_model(registry_dir=settings.resolved_intent_registry_dir)
     return SetupResult(services_loaded=loaded, admin_password=admin_password, intent_model=intent_status)

@@ -16,10 +16,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from guides import static_dir as guides_static_dir
 from hotline.db import create_db_engine, create_session_factory
 from hotline.logging_filters import configure_logging
+from hotline.intent import IntentRouter
 from hotline.search import CatalogSearch
 from hotline.settings import HotlineSettings
 from hotline.web.errors import RequestIdMiddleware, UploadLimitMiddleware, install_error_handlers, send_csrf_failed
-from hotline.web.routes import admin, api, auth, pages
+from hotline.web.routes import admin, api, auth, intent, pages
 from hotline.web.templating import GUIDES_STATIC_URL, create_templates
 
 SESSION_COOKIE = "hotline_session"
@@ -62,11 +63,13 @@ def create_app(settings: HotlineSettings | None = None) -> FastAPI:
     app.state.session_factory = create_session_factory(engine)
     app.state.templates = create_templates()
     app.state.search = CatalogSearch()
+    app.state.intent = IntentRouter(settings.resolved_intent_registry_dir)
 
     app.include_router(pages.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(api.router)
+    app.include_router(intent.router)
     app.mount(GUIDES_STATIC_URL.rstrip("/"), StaticFiles(directory=guides_static_dir()), name="guides_static")
     app.mount("/static/hotline", StaticFiles(packages=[("hotline", "static")]), name="static")
     install_error_handlers(app)

@@ -20,6 +20,7 @@ from hotline import HotlineSettings, create_app
 from hotline.accounts import create_user
 from hotline.catalog import store_services
 from hotline.db import Base, create_db_engine, create_session_factory, session_scope, upgrade_database
+from hotline.intent import bootstrap_intent_model
 from hotline.models import Role
 from tests.conftest import require_service
 
@@ -167,3 +168,11 @@ def make_client(app) -> Iterator[Callable[[str | None], TestClient]]:  # type: i
     yield factory
     for test_client in clients:
         test_client.close()
+
+
+@pytest.fixture(scope="session")
+def bootstrapped_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An intent model registry with the bootstrap model trained and promoted once per session."""
+    directory = tmp_path_factory.mktemp("intent-registry")
+    assert "trained and promoted" in bootstrap_intent_model(registry_dir=directory)
+    return directory

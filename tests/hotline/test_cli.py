@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -17,8 +18,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, db_engine, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    """The CLI pointed at the test database, in development mode."""
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, db_engine, tmp_path: Path, bootstrapped_registry: Path) -> Path:  # type: ignore[no-untyped-def]
+    """The CLI pointed at the test database, in development mode, with an intent model already promoted."""
+    shutil.copytree(bootstrapped_registry, tmp_path / "intent-registry")
     monkeypatch.setenv("HOTLINE_DATABASE_URL", database_url)
     monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HOTLINE_ENVIRONMENT", "development")

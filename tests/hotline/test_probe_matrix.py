@@ -70,6 +70,8 @@ MATRIX: dict[tuple[str, str], list[tuple[str, str, dict[str, int | str]]]] = {
         (f"/api/v1/departments/{DEPT_A}/audit", "plain", staff_only(401, 200, 200, 403)),
         (f"/api/v1/departments/{DEPT_B}/audit", "plain", staff_only(401, 200, 403, 200)),
     ],
+    # No model is promoted in the probe app's data dir: everyone gets the stable 503 (see test_intent.py).
+    ("POST", "/api/v1/intent"): [("/api/v1/intent", "api_intent", everyone(503))],
     ("GET", "/openapi.json"): [("/openapi.json", "plain", everyone(200))],
     ("GET", "/docs"): [("/docs", "plain", everyone(200))],
     ("GET", "/docs/oauth2-redirect"): [("/docs/oauth2-redirect", "plain", everyone(200))],
@@ -132,6 +134,8 @@ def _request(client: TestClient, method: str, path: str, kind: str, marker: str)
     if kind == "api_create":
         body = {**client.get(f"/api/v1/services/{A_CODE}").json()["service"], "code": f"new-{marker}"}
         return client.post(path, json=body, headers=headers)
+    if kind == "api_intent":
+        return client.post(path, json={"texts": ["我想办营业执照"]}, headers=headers)
     if kind == "api_put":
         code = path.rsplit("/", 1)[1]
         return client.put(path, json=_service_body(client, code, marker), headers=headers)
