@@ -10,7 +10,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from hotline.jobs.settings import JobSettings
-from hotline.jobs.store import enqueue_job
+from hotline.jobs.models import Job
+from hotline.jobs.store import enqueue_job, get_job
 
 logger = logging.getLogger("hotline.jobs")
 
@@ -21,6 +22,10 @@ class JobQueue(Protocol):
 
     def enqueue(self, session: Session, *, kind: str, payload: dict[str, Any]) -> int:
         """Add a job in the caller's transaction; workers hear of it once that transaction commits."""
+        ...
+
+    def status(self, session: Session, *, job_id: int) -> Job:
+        """The job's row (status, attempts, error), else ``JobNotFoundError``."""
         ...
 
     def wait_for_work(self, timeout_s: float) -> None:
@@ -46,6 +51,10 @@ class DatabaseJobQueue:
         job = enqueue_job(session, kind=kind, payload=payload, max_attempts=self.settings.max_attempts)
         event.listen(session, "after_commit", lambda _session: self.notify(), once=True)
         return job.id
+
+    def status(self, session: Session, *, job_id: int) -> Job:
+        """The job's row (the database is the source of truth)."""
+        return get_job(session, job_id=job_id)
 
     def notify(self) -> None:
         """Wake one waiting worker (or let the next one to wait return at once)."""
@@ -91,6 +100,10 @@ class RedisJobQueue:
         job_id = job.id
         event.listen(session, "after_commit", lambda _session: self._push(job_id), once=True)
         return job_id
+
+    def status(self, session: Session, *, job_id: int) -> Job:
+        """The job's row (the database is the source of truth)."""
+        return get_job(session, job_id=job_id)
 
     def _push(self, job_id: int) -> None:
         try:

@@ -7,7 +7,6 @@ from typing import Any
 
 from hotline.logging_filters import mask_personal_numbers
 
-MASKED_FORM_FIELDS = ("id_number", "phone")
 _ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])")
 
 

@@ -98,8 +98,10 @@ def _image_url(request: Request, submission: Submission) -> str:
     return first.rsplit("/", 1)[0] + "/{index}"
 
 
-def _job(db: DbSession, submission: Submission) -> Job | None:
-    return db.get(Job, submission.job_id) if submission.job_id is not None else None
+def _job(request: Request, db: DbSession, submission: Submission) -> Job | None:
+    if submission.job_id is None:
+        return None
+    return get_runtime(request).queue.status(db, job_id=submission.job_id)
 
 
 def _today() -> dt.date:
@@ -310,7 +312,7 @@ def api_get_submission(reference: str, request: Request, db: DbSession, principa
     submission = get_citizen_submission(db, reference=reference, citizen_id=principal.citizen_id)
     return submission_read(
         submission, principal=principal, staff=False, image_url=_image_url(request, submission),
-        result_url=request.url_for("submission_page", reference=reference).path, job=_job(db, submission),
+        result_url=request.url_for("submission_page", reference=reference).path, job=_job(request, db, submission),
     )
 
 
@@ -328,7 +330,7 @@ def api_review_submission(reference: str, request: Request, db: DbSession, princ
     submission = _review_submission(db, principal, reference)
     return submission_read(
         submission, principal=principal, staff=True, image_url=_image_url(request, submission),
-        result_url=request.url_for("review_detail_page", reference=reference).path, job=_job(db, submission),
+        result_url=request.url_for("review_detail_page", reference=reference).path, job=_job(request, db, submission),
     )
 
 

@@ -19,6 +19,7 @@ from hotline.jobs import (
     DatabaseJobQueue,
     Job,
     JobContext,
+    JobNotFoundError,
     JobSettings,
     JobStatus,
     PermanentJobError,
@@ -98,6 +99,10 @@ def test_job_runs_once_and_is_done(session_factory: sessionmaker[Session], make_
     assert worker.run_once() is True
     assert worker.run_once() is False
     assert seen == [(job_id, {"n": 1}, 1)]
+    with session_scope(session_factory) as session:
+        assert queue.status(session, job_id=job_id).status == JobStatus.done
+        with pytest.raises(JobNotFoundError):
+            queue.status(session, job_id=job_id + 1000)
     job = _job(session_factory, job_id)
     assert (job.status, job.attempts, job.error, job.locked_until) == (JobStatus.done, 1, None, None)
     assert job.finished_at is not None

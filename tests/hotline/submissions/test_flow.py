@@ -13,7 +13,6 @@ from hotline.catalog import edit_service
 from hotline.db import session_scope
 from hotline.models import AuditLog
 from hotline.submissions import ReviewDecision, Submission
-from tests.hotline.conftest import login
 from tests.hotline.submissions.conftest import A_CODE, LOW_CONFIDENCE_BOX, VALID_ID, png_page, wait_finished
 
 MASKED_ID = "1101**********002X"
