@@ -137,3 +137,25 @@ def test_watcher_keeps_old_model_when_new_one_fails(tmp_path: Path) -> None:
     registry.promote("v0002")
     assert watcher.current() == "v0001"
     assert isinstance(watcher.last_error, ValueError)
+
+
+def test_watcher_serves_the_product_model_format(tmp_path: Path) -> None:
+    from federation.model import IntentModel
+    from federation.task import TaskConfig
+
+    registry = ModelRegistry(tmp_path / "registry")
+    for name in ("r1", "r2"):
+        out = _run_output(tmp_path, name, {"m": 0.8})
+        for stale in ("model.npz", "model.json"):
+            (out / stale).unlink()
+        model = TaskConfig.from_run_config({"n-buckets": 1024}).new_model()
+        model.metadata = {"run_id": name}
+        model.save(out)
+        registry.register(model_dir=out, node_names=NAMES)
+    watcher = PromotedModelWatcher(tmp_path / "registry", IntentModel.load)
+    registry.promote("v0001")
+    first = watcher.current()
+    assert first is not None and first.metadata["run_id"] == "r1"
+    assert len(first.predict(["我想问一下公积金怎么提取"])) == 1
+    registry.promote("v0002")
+    assert watcher.current().metadata["run_id"] == "r2"
