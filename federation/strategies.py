@@ -54,6 +54,18 @@ def trimmed_mean(stacked: np.ndarray, k: int) -> np.ndarray:
     return ordered[k : stacked.shape[0] - k].mean(axis=0)
 
 
+def clip_to_median_norm(updates: list[list[np.ndarray]], current: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """Scale each department's update (its change to `current`) down to the median update norm.
+
+    A boosted update (model replacement) then weighs no more than a typical one before trimming.
+    """
+    deltas = [[u.astype(np.float64) - c for u, c in zip(update, current, strict=True)] for update in updates]
+    norms = np.asarray([math.sqrt(sum(float((d * d).sum()) for d in ds)) for ds in deltas])
+    bound = float(np.median(norms))
+    scales = np.minimum(1.0, bound / np.maximum(norms, 1e-12))
+    return [[(c + d * s).astype(np.float32) for c, d in zip(current, ds, strict=True)] for ds, s in zip(deltas, scales, strict=True)]
+
+
 def _metric_list(msg: Message, key: str) -> list[float] | None:
     record = next(iter(msg.content.metric_records.values()))
     return list(record[key]) if key in record else None  # type: ignore[arg-type]
@@ -124,13 +136,15 @@ class QuorumMixin:
     min_train_nodes: int
     skipped_rounds: list[int]
     last_evaluate_metrics: MetricRecord | None
+    current_arrays: list[np.ndarray] | None
 
     def _wait(self, grid: Grid) -> None:
         wait_for_nodes(grid, self.min_available_nodes, self.quorum_wait_s)
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
-        """Wait (bounded) for the quorum, then sample as the base strategy does."""
+        """Wait (bounded) for the quorum, remember the model sent out, then sample as the base strategy does."""
         self._wait(grid)
+        self.current_arrays = arrays.to_numpy_ndarrays()
         return super().configure_train(server_round, arrays, config, grid)  # type: ignore[misc]
 
     def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
@@ -166,6 +180,7 @@ def _init_quorum(strategy: Any, quorum_wait_s: float) -> None:
     strategy.quorum_wait_s = quorum_wait_s
     strategy.skipped_rounds = []
     strategy.last_evaluate_metrics = None
+    strategy.current_arrays = None
 
 
 class QuorumFedAvg(QuorumMixin, FedAvg):
@@ -206,7 +221,8 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
     A department without a class sends that column pushed down (it only ever saw the class as a
     negative); plain FedAvg lets such departments outvote the few that hold the class and erase it.
     Departments send `label-counts` (and `request-type-counts`) in their train MetricRecord.
-    With `trim_beta` set, each column is a trimmed mean over the departments holding the class.
+    With `trim_beta` set, updates are first clipped to the median update norm and each column is a
+    trimmed mean over the departments holding the class.
     """
 
     def __init__(self, *, quorum_wait_s: float = 300.0, trim_beta: float | None = None, **kwargs: Any) -> None:
@@ -224,6 +240,8 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
             return None, None
         keys = _array_keys(valid[0])
         updates = [_arrays(m) for m in valid]
+        if self.trim_beta is not None and self.current_arrays is not None:
+            updates = clip_to_median_norm(updates, self.current_arrays)
         examples = [float(next(iter(m.content.metric_records.values()))[self.weighted_by_key]) for m in valid]  # type: ignore[arg-type]
         counts = [_metric_list(m, "label-counts") for m in valid]
         rt_counts = [_metric_list(m, "request-type-counts") for m in valid]
@@ -249,7 +267,8 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
 
 
 class TrimmedAvg(QuorumMixin, FedAvg):
-    """Coordinate-wise trimmed mean that trims at least one update per side from three departments up.
+    """Updates clipped to the median update norm, then a coordinate-wise trimmed mean that trims at
+    least one update per side from three departments up.
 
     Flower's FedTrimmedAvg cuts int(beta * n) per side, which is zero below five nodes at beta=0.2.
     """
@@ -271,6 +290,8 @@ class TrimmedAvg(QuorumMixin, FedAvg):
             return None, None
         keys = _array_keys(valid[0])
         updates = [_arrays(m) for m in valid]
+        if self.current_arrays is not None:
+            updates = clip_to_median_norm(updates, self.current_arrays)
         k = trim_count(len(updates), self.beta)
         arrays = ArrayRecord(
             {key: Array(np.asarray(trimmed_mean(np.stack([u[j] for u in updates]), k), dtype=np.float32)) for j, key in enumerate(keys)}

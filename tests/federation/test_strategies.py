@@ -16,6 +16,7 @@ from federation.strategies import (
     QuorumNotReached,
     TrimmedAvg,
     build_strategy,
+    clip_to_median_norm,
     STRATEGY_NAMES,
     trim_count,
     wait_for_nodes,
@@ -146,3 +147,13 @@ def test_every_named_strategy_builds_and_unknown_names_fail():
     with pytest.raises(ValueError, match="unknown strategy"):
         build_strategy("fedsomething", min_nodes=5, quorum_wait_s=1)
     assert isinstance(ConfigRecord(), ConfigRecord)
+
+
+def test_boosted_update_is_clipped_to_the_median_norm():
+    current = [np.zeros(4)]
+    updates = [[np.full(4, 0.1)], [np.full(4, 0.12)], [np.full(4, 0.09)], [np.full(4, -50.0)]]
+    clipped = clip_to_median_norm(updates, current)
+    norms = sorted(float(np.linalg.norm(u[0])) for u in clipped)
+    assert norms[-1] <= np.median([np.linalg.norm(u[0]) for u in updates]) + 1e-6
+    assert np.allclose(clipped[0][0], 0.1)
+    assert np.all(clipped[3][0] < 0)
