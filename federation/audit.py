@@ -8,6 +8,7 @@ holding the public key can run `verify` and detect edited, deleted or reordered 
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -98,9 +99,35 @@ def append_entry(
 ) -> AuditEntry:
     """Append one signed, chained entry; the chain head is read from the file's last line.
 
-    The file is opened in append mode and fsync'ed; the caller serialises writers (one
-    SuperLink host writes the trail).
+    Writers on the SuperLink host are serialised with an exclusive lock on `<trail>.lock`;
+    the line is appended and fsync'ed.
     """
+    trail_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(trail_path.with_name(trail_path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _append_locked(
+            trail_path,
+            signing_key=signing_key,
+            run_id=run_id,
+            server_round=server_round,
+            participants=participants,
+            metrics=metrics,
+            model_sha256=model_sha256,
+            created_at=created_at,
+        )
+
+
+def _append_locked(
+    trail_path: Path,
+    *,
+    signing_key: ed25519.Ed25519PrivateKey,
+    run_id: str,
+    server_round: int,
+    participants: Mapping[str, int],
+    metrics: Mapping[str, object],
+    model_sha256: str | None,
+    created_at: str,
+) -> AuditEntry:
     existing = _read_lines(trail_path)
     prev_hash = str(existing[-1]["hash"]) if existing else GENESIS_HASH
     seq = int(existing[-1]["seq"]) + 1 if existing else 1  # type: ignore[call-overload]
@@ -117,7 +144,6 @@ def append_entry(
     digest = _entry_hash(body)
     signature = signing_key.sign(bytes.fromhex(digest))
     line = {**body, "hash": digest, "signature": base64.b64encode(signature).decode()}
-    trail_path.parent.mkdir(parents=True, exist_ok=True)
     with open(trail_path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
         handle.flush()

@@ -121,3 +121,29 @@ def test_appending_continues_the_chain(trail: Path, key: ed25519.Ed25519PrivateK
     )
     assert entry.seq == 5
     assert verify(trail, key.public_key()).runs == ["run-1", "run-2"]
+
+
+def test_concurrent_appends_keep_one_chain(tmp_path: Path, key: ed25519.Ed25519PrivateKey) -> None:
+    import threading
+
+    path = tmp_path / "audit.jsonl"
+
+    def writer(run: str) -> None:
+        for server_round in range(1, 6):
+            append_entry(
+                path,
+                signing_key=key,
+                run_id=run,
+                server_round=server_round,
+                participants={},
+                metrics={},
+                model_sha256=None,
+                created_at="2026-11-24T15:00:00+00:00",
+            )
+
+    threads = [threading.Thread(target=writer, args=(f"run-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert verify(path, key.public_key()).entries == 20

@@ -21,6 +21,7 @@ from .conftest import DEPARTMENTS, SPARE_DEPARTMENT, UNREGISTERED_DEPARTMENT, Li
 pytestmark = pytest.mark.flower
 
 
+@pytest.mark.slow
 def test_cli_run_survives_a_node_killed_mid_round(live_federation: LiveFederation, tmp_path: Path) -> None:
     """3 rounds, 4 authenticated departments; one SuperNode is killed during round 3's training."""
     victim_id = DEPARTMENTS[-1]
