@@ -75,6 +75,14 @@ def serve(
 
 
 @app.command()
+def worker() -> None:
+    """后台任务 Run job-queue workers (pre-review of uploads) until SIGINT/SIGTERM."""
+    from hotline.jobs import run_worker
+
+    run_worker(HotlineSettings())
+
+
+@app.command()
 def setup() -> None:
     """初始化 Migrate the database, load the demo catalog once, create a development admin."""
     from hotline.setup import DEV_ADMIN_USERNAME, run_setup

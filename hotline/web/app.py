@@ -19,6 +19,7 @@ from hotline.logging_filters import configure_logging
 from hotline.intent import IntentRouter
 from hotline.search import CatalogSearch
 from hotline.settings import HotlineSettings
+from hotline.submissions import router as submissions_router
 from hotline.web.errors import RequestIdMiddleware, UploadLimitMiddleware, install_error_handlers, send_csrf_failed
 from hotline.web.routes import admin, api, auth, intent, pages
 from hotline.web.templating import GUIDES_STATIC_URL, create_templates
@@ -70,6 +71,7 @@ def create_app(settings: HotlineSettings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(api.router)
     app.include_router(intent.router)
+    app.include_router(submissions_router)
     app.mount(GUIDES_STATIC_URL.rstrip("/"), StaticFiles(directory=guides_static_dir()), name="guides_static")
     app.mount("/static/hotline", StaticFiles(packages=[("hotline", "static")]), name="static")
     install_error_handlers(app)
@@ -81,6 +83,9 @@ def create_app(settings: HotlineSettings | None = None) -> FastAPI:
         cookie_name=CSRF_COOKIE,
         cookie_secure=settings.session_cookie_secure,
         send_csrf_failed=send_csrf_failed,
+        # asgi-csrf cannot parse multipart bodies with current python-multipart (simonw/asgi-csrf#38);
+        # the upload form streams its body and checks its own csrftoken field against the cookie.
+        skip_if_scope=lambda scope: scope["path"].startswith("/apply/"),
     )
     app.add_middleware(
         SessionMiddleware,
