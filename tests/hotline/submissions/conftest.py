@@ -9,13 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
 from hotline import HotlineSettings, create_app
 from hotline.jobs import JobSettings
-from hotline.submissions import FakeReviewer, SubmissionSettings, router
+from hotline.submissions import FakeReviewer, SubmissionSettings
 from prereview import Finding, FindingCode
 
 A_CODE = "mzj-jhdj"  # marriage registration, 民政局 (DEPT_A)
@@ -60,10 +59,8 @@ def submission_settings() -> SubmissionSettings:
 def build_app(
     settings: HotlineSettings, reviewer: FakeReviewer, job_settings: JobSettings, submission_settings: SubmissionSettings
 ) -> FastAPI:
-    """What the coordinator wires: the core app plus the submissions router, with test engines on app.state."""
+    """The app with test engines on app.state (read by the submissions lifespan at startup)."""
     app = create_app(settings)
-    if not any(context.name == "submission_form_page" for context in iter_route_contexts(app.routes)):
-        app.include_router(router)  # until the app factory includes it itself
     app.state.reviewer = reviewer
     app.state.job_settings = job_settings
     app.state.submission_settings = submission_settings
