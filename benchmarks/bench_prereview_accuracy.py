@@ -56,10 +56,15 @@ def _jobs(n: int, seed: int) -> list[tuple[str, int, list[str]]]:
 
     rng = random.Random(seed)
     jobs = []
+    defective: Counter[str] = Counter()
     for index in range(n):
         service = SERVICES[index % len(SERVICES)]
         # 40 % clean applications; the rest get one defect, cycling so every defect is represented.
-        defects = [] if index % 5 in (0, 3) else [applicable_defects(service)[rng.randrange(len(applicable_defects(service)))]]
+        defects: list[str] = []
+        if index % 5 not in (0, 3):
+            choices = applicable_defects(service)
+            defects = [choices[(defective[service] + rng.randrange(2)) % len(choices)]]
+            defective[service] += 2
         jobs.append((service, seed * 100_000 + index, defects))
     return jobs
 
@@ -151,7 +156,14 @@ def main() -> None:
     jobs = _jobs(args.n, args.seed)
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers, initializer=_init, initargs=(1,)) as pool:
-        results = list(pool.map(_run_one, jobs))
+        results = []
+        for result in pool.map(_run_one, jobs):
+            results.append(result)
+            truth, report = result["truth"], result["report"]
+            if report["verdict"] != truth["expected_verdict"]:
+                unexpected = [(f["code"], f["file"], f["detail"]) for f in report["findings"] if f["severity"] != "info"]
+                print(f"verdict {report['verdict']} for {truth['service']} seed {truth['seed']} {truth['defects']}: "
+                      f"{unexpected}", file=sys.stderr, flush=True)
     elapsed = time.perf_counter() - started
     scores = _score(results)
     real = _real_images()
