@@ -153,6 +153,7 @@ class IntentModel:
     temperature: float = 1.0
     request_type_temperature: float = 1.0
     min_score: float = 0.0
+    oos_threshold: float = 0.5
     arrays: list[np.ndarray] = field(default_factory=list)
     metadata: dict[str, object] = field(default_factory=dict)
 
@@ -204,17 +205,26 @@ class IntentModel:
         return _softmax(intent / self.temperature)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Route each text: top label with calibrated score, request type, and out-of-scope flag."""
+        """Route each text: best in-scope label with its calibrated score, request type, and scope.
+
+        The text is out of scope when P(out_of_scope) ≥ `oos_threshold` (then the label is
+        `out_of_scope` with that probability) or when the best in-scope probability is below `min_score`.
+        """
         if not texts:
             return []
         intent, rtype = self.logits(self.hasher.transform(texts))
         probs = _softmax(intent / self.temperature)
         rprobs = _softmax(rtype / self.request_type_temperature) if rtype is not None else None
+        oos = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else None
+        in_scope = probs.copy()
+        if oos is not None:
+            in_scope[:, oos] = -1.0
         out = []
-        for i, row in enumerate(probs):
+        for i, row in enumerate(in_scope):
             top = int(row.argmax())
-            label = self.labels[top]
-            score = float(row[top])
+            label, score = self.labels[top], float(row[top])
+            if oos is not None and probs[i, oos] >= self.oos_threshold:
+                label, score = OUT_OF_SCOPE, float(probs[i, oos])
             rt = rt_score = None
             if rprobs is not None:
                 r = int(rprobs[i].argmax())
@@ -386,6 +396,7 @@ class IntentModel:
             "temperature": self.temperature,
             "request_type_temperature": self.request_type_temperature,
             "min_score": self.min_score,
+            "oos_threshold": self.oos_threshold,
             "metadata": self.metadata,
         }
         (out / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -411,6 +422,7 @@ class IntentModel:
                 temperature=float(meta.get("temperature", 1.0)),
                 request_type_temperature=float(meta.get("request_type_temperature", 1.0)),
                 min_score=float(meta.get("min_score", 0.0)),
+                oos_threshold=float(meta.get("oos_threshold", 0.5)),
                 arrays=arrays,
                 metadata=dict(meta.get("metadata", {})),
             )

@@ -102,3 +102,17 @@ def test_unknown_labels_are_reported():
     with pytest.raises(ValueError, match="unknown label 'c'"):
         model.encode_labels(["a", "c"], model.labels)
     assert model.encode_labels(["b", None, ""], model.labels).tolist() == [1, -1, -1]
+
+
+def test_out_of_scope_needs_its_threshold_or_a_weak_best_label():
+    model = IntentModel(labels=("a", "b", "out_of_scope"), hasher=FeatureHasher(n_buckets=64), min_score=0.3)
+    w = np.zeros((64, 3), np.float32)
+    model.set_arrays([w, np.log(np.asarray([0.35, 0.25, 0.40], np.float32))])
+    [p] = model.predict(["任意"])
+    assert (p.label, p.out_of_scope) == ("a", False) and abs(p.score - 0.35) < 1e-5
+    model.set_arrays([w, np.log(np.asarray([0.25, 0.15, 0.60], np.float32))])
+    [p] = model.predict(["任意"])
+    assert (p.label, p.out_of_scope) == ("out_of_scope", True) and abs(p.score - 0.6) < 1e-5
+    model.set_arrays([w, np.log(np.asarray([0.28, 0.27, 0.45], np.float32))])
+    [p] = model.predict(["任意"])
+    assert (p.label, p.out_of_scope) == ("a", True)
