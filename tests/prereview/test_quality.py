@@ -61,3 +61,21 @@ def test_skew_is_estimated_and_corrected():
     assert 3.0 < angle < 5.0
     level = cv2.cvtColor(deskew(tilted, angle), cv2.COLOR_BGR2GRAY)
     assert abs(estimate_skew(level)) < 0.6
+
+
+def test_sparse_clean_page_is_not_blurry_but_its_blurred_copy_is():
+    from PIL import Image, ImageDraw
+
+    canvas = Image.new("RGB", (1000, 1400), (250, 250, 250))
+    draw = ImageDraw.Draw(canvas)
+    for row in range(6):
+        draw.text((100, 100 + 60 * row), "住房公积金提取申请表", font=render.font(30), fill=(20, 20, 20))
+    page = cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2BGR)
+    assert codes(page) == []
+    assert FindingCode.image_blurry in codes(cv2.GaussianBlur(page, (0, 0), 4))
+
+
+def test_white_sparse_scan_is_not_overexposed():
+    page = np.full((1400, 1000, 3), 255, np.uint8)
+    cv2.putText(page, "Application form", (100, 200), cv2.FONT_HERSHEY_SIMPLEX, 2.0, (20, 20, 20), 4)
+    assert FindingCode.image_overexposed not in codes(page)
