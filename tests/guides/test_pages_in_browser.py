@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
-from guides import SearchHit, create_environment, render_checklist, render_guide, render_index, render_search
+from guides import create_environment, render_checklist, render_guide, render_index, render_search
+from tests.browser import serious_violations
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        from tests.conftest import require_service
-
-        require_service(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()
@@ -49,17 +32,6 @@ def pages(demo_catalog, demo_index):
         "search-empty": render_search("火星签证", [], env=env),
         "checklist": render_checklist(by_code["scjg-gtgsh-sl"], {"is_agent": True}, statuses=statuses, env=env),
     }
-
-
-def serious_violations(page) -> list[tuple[str, list]]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"]})
-    return [
-        (violation["id"], [node["target"] for node in violation["nodes"]][:3])
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.mark.parametrize("name", ["index", "guide", "search", "search-empty", "checklist"])

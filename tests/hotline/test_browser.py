@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,22 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, require_service
+from tests.browser import free_port, serious_violations
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
 HOTLINE = Path(sys.executable).parent / "hotline"
 ADMIN = ("browser-admin", "browser-admin-password")
 SCREENSHOT = REPO_ROOT / "docs" / "img" / "hotline-index.png"
 GUIDE_SCREENSHOT = REPO_ROOT / "docs" / "img" / "hotline-guide.png"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         capture_output=True,
         timeout=60,
     )
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [HOTLINE, "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -76,29 +68,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield base
     process.terminate()
     process.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
-        require_service(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def serious_violations(page) -> list[tuple[str, list]]:  # type: ignore[no-untyped-def]
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"]})
-    return [
-        (violation["id"], [node["target"] for node in violation["nodes"]][:3])
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 def test_citizen_and_admin_journey(server: str, browser) -> None:  # type: ignore[no-untyped-def]

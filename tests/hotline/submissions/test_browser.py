@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -14,20 +12,12 @@ import uvicorn
 from hotline import HotlineSettings
 from hotline.jobs import JobSettings
 from hotline.submissions import FakeReviewer, SubmissionSettings
-from tests.conftest import require_service
+from tests.browser import free_port, serious_violations
 from tests.hotline.conftest import PASSWORD
 from tests.hotline.submissions.conftest import A_CODE, VALID_ID, build_app, png_page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -37,7 +27,7 @@ def server(
     """The app with the submissions router under uvicorn in a thread; the worker waits a little so polling shows."""
     jobs = JobSettings(in_app_workers=1, poll_interval_s=1.5, backoff_base_s=0)
     app = build_app(settings, reviewer, jobs, submission_settings)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -49,29 +39,6 @@ def server(
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(20)
-
-
-@pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
-        require_service(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def serious_violations(page) -> list[tuple[str, list]]:  # type: ignore[no-untyped-def]
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21aa", "best-practice"]})
-    return [
-        (violation["id"], [node["target"] for node in violation["nodes"]][:3])
-        for violation in results.response["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
 
 
 def test_result_page_and_review_in_chromium(server: str, browser, seeded: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
