@@ -139,43 +139,28 @@ def predict(
 ) -> None:
     """Read JSON lines {"text": ...} on stdin; write {"label": ..., "score": ...} per line, in order."""
     from federation.model import IntentModel, ModelFileError
-    from federation.settings import FederationSettings
 
     try:
         model = IntentModel.load(model_dir)
     except ModelFileError as exc:
         _fail(str(exc))
-    batch_size = FederationSettings().predict_batch_size
-    pending: list[tuple[int, str]] = []
-    outputs: dict[int, dict[str, object]] = {}
-    next_out = 0
-
-    def flush() -> None:
-        nonlocal next_out
-        if pending:
-            for (i, _), pred in zip(pending, model.predict([t for _, t in pending]), strict=True):
-                row: dict[str, object] = {"label": pred.label, "score": round(pred.score, 6), "out_of_scope": pred.out_of_scope}
-                if pred.department:
-                    row["department"] = pred.department
-                if pred.request_type:
-                    row["request_type"] = pred.request_type
-                outputs[i] = row
-            pending.clear()
-        while next_out in outputs:
-            sys.stdout.write(json.dumps(outputs.pop(next_out), ensure_ascii=False) + "\n")
-            next_out += 1
-        sys.stdout.flush()
-
-    for lineno, line in enumerate(sys.stdin):
+    # One line in, one line out, flushed at once: batching measured no faster per message
+    # (docs/bench/federation.md) and streaming callers must not wait for a batch to fill.
+    for lineno, line in enumerate(sys.stdin, start=1):
         try:
             obj = json.loads(line)
             text = obj.get("text") if isinstance(obj, dict) else None
             if not isinstance(text, str):
                 raise ValueError('expected an object with a string "text"')
-            pending.append((lineno, text))
         except ValueError as exc:
             reason = "invalid JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
-            outputs[lineno] = {"error": "bad_input_line", "line": lineno + 1, "detail": reason}
-        if len(pending) >= batch_size:
-            flush()
-    flush()
+            row: dict[str, object] = {"error": "bad_input_line", "line": lineno, "detail": reason}
+        else:
+            [pred] = model.predict([text])
+            row = {"label": pred.label, "score": round(pred.score, 6), "out_of_scope": pred.out_of_scope}
+            if pred.department:
+                row["department"] = pred.department
+            if pred.request_type:
+                row["request_type"] = pred.request_type
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        sys.stdout.flush()

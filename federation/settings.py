@@ -14,4 +14,3 @@ class FederationSettings(BaseSettings):
 
     state_dir: Path = Path("var/federation/state")
     simulation_num_cpus: int = 2
-    predict_batch_size: int = 256

@@ -98,3 +98,19 @@ def test_simulate_end_to_end_with_flower_then_predict(tmp_path, three_topics):
     assert len(egress) == 2 and json.loads(egress[0])["dp"]["noise_multiplier"] == 0.8
     result = runner.invoke(intent_app, ["predict", "--model", str(out)], input='{"text": "公积金贷款额度怎么算"}\n')
     assert json.loads(result.stdout)["label"] in model.labels
+
+
+def test_predict_streams_an_answer_before_the_input_ends(model_dir):
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("hotline")), "intent", "predict", "--model", str(model_dir)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        proc.stdin.write(json.dumps({"text": "工地夜间施工噪音"}, ensure_ascii=False) + "\n")
+        proc.stdin.flush()
+        first = json.loads(proc.stdout.readline())
+        assert first["label"] == "noise"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
