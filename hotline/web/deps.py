@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from hotline.accounts import get_user
+from hotline.db import session_scope
 from hotline.errors import AuthenticationRequiredError, PermissionDeniedError
 from hotline.models import Role, User
 from hotline.settings import HotlineSettings
@@ -60,15 +61,8 @@ def get_settings(request: Request) -> HotlineSettings:
 
 def get_db(request: Request) -> Iterator[Session]:
     """A database session per request; committed if the handler succeeds, rolled back otherwise."""
-    session = request.app.state.session_factory()
-    try:
+    with session_scope(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db)]
