@@ -143,6 +143,7 @@ def check_signatures(image: np.ndarray, lines: list[TextLine], *, min_ink_share:
         return SignatureCheck([], [])
     mask = ink_mask(image)
     height, width = mask.shape
+    glyph_px = float(np.median([line.bbox[3] - line.bbox[1] for line in lines]))
     signed = []
     for label in labels:
         x0, y0, x1, y1 = label.bbox
@@ -150,7 +151,9 @@ def check_signatures(image: np.ndarray, lines: list[TextLine], *, min_ink_share:
         end = max(label.text.find(word) + len(word) for word in SIGNATURE_LABELS if word in label.text)
         while end < len(label.text) and label.text[end] in "）)：: ":
             end += 1
-        x1 = x0 + (x1 - x0) * end / max(len(label.text), 1)
+        # Chinese glyphs are about as wide as a text line is tall; the page's median line height is used
+        # because a label merged with a tall scribble has an inflated box.
+        x1 = min(x1, x0 + end * glyph_px)
         line_height = max(y1 - y0, 10)
         right_limit = x1 + 8 * line_height
         for other in lines:

@@ -183,7 +183,7 @@ def _documents(service: str, rng: random.Random, person: Person, business: Busin
         if "seal_missing" in defects:
             seal_name = None
         elif "seal_name_mismatch" in defects:
-            seal_name = f"{business.name[:-2]}{'商行' if business.name.endswith('饭店') else '饭店'}"
+            seal_name = f"{business.name[:-4]}{'宏达商行' if not business.name.endswith('宏达商行') else '兴旺饭店'}"
         form_image = render.application_form("食品经营许可申请书", fields, rng, signature=signature,
                                               seal_name=seal_name,
                                               signer_label="法定代表人签名")
