@@ -51,3 +51,12 @@ def test_signature_ink_next_to_the_label():
     image, lines = _form(signature=False)
     assert check_signatures(image, lines).present is False
     assert check_signatures(image, [TextLine("无标签", (0, 0, 10, 10))]).present is None
+
+
+def test_signature_found_when_ocr_merges_it_into_a_tall_label_box():
+    image, _ = _form(signature=True)
+    lines = [TextLine("本人承诺所填写内容及提交材料真实、合法、有效。", (110, 420, 800, 452), 0.99),
+             TextLine("申请人签名M", (105, 528, 560, 615), 0.9), TextLine("日期：", (640, 560, 736, 592), 0.99)]
+    assert check_signatures(image, lines).present is True
+    blank, _ = _form(signature=False)
+    assert check_signatures(blank, lines).present is False
