@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from federation.deploy_cli import deploy_app
+
 app = typer.Typer(help="联邦学习 Federated intent model training.", no_args_is_help=True)
 intent_app = typer.Typer(help="意图识别 Intent prediction.", no_args_is_help=True)
 
@@ -97,30 +99,6 @@ def simulate(
     )
 
 
-@app.command("ledger")
-def ledger(
-    state_dir: Path | None = typer.Option(None, "--state-dir", help="A department's state dir, or a folder of them."),
-) -> None:
-    """Show each department's privacy ledger: ε per citizen record at δ, rounds and runs (JSON lines)."""
-    from federation.privacy import LEDGER_FILE, PrivacyLedger
-    from federation.settings import FederationSettings
-
-    state_dir = state_dir or FederationSettings().state_dir
-
-    if not state_dir.is_dir():
-        _fail(f"state dir not found: {state_dir}")
-    files = [state_dir / LEDGER_FILE] if (state_dir / LEDGER_FILE).is_file() else sorted(state_dir.glob(f"*/{LEDGER_FILE}"))
-    if not files:
-        _fail(f"no {LEDGER_FILE} under {state_dir}")
-    for path in files:
-        try:
-            summary = PrivacyLedger(path, department_id=path.parent.name).summary()
-        except (ValueError, KeyError, TypeError) as exc:
-            _fail(f"{path}: unreadable ledger ({exc})")
-        summary.pop("releases")
-        typer.echo(json.dumps(summary, ensure_ascii=False))
-
-
 @app.command("bootstrap")
 def bootstrap(
     out: Path = typer.Option(..., "--out", help="Directory for the first model."),
@@ -164,3 +142,9 @@ def predict(
                 row["request_type"] = pred.request_type
         sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
         sys.stdout.flush()
+
+
+# The deployment engine's commands (init-pki, superlink, register, join, run, status, ledger, registry, audit)
+# sit beside the simulation ones under `hotline federation`.
+app.registered_commands += deploy_app.registered_commands
+app.registered_groups += deploy_app.registered_groups

@@ -317,24 +317,44 @@ def status_command(
     typer.echo(json.dumps({"superlink": cli.superlink_address, "nodes": nodes, "runs": runs}, ensure_ascii=False, indent=2))
 
 
+def ledger_paths(state_dir: Path, department: str | None) -> list[tuple[str, Path]]:
+    """(department id, ledger file) pairs: a deployment's SuperNode state dirs or a simulation's OUT/state."""
+    from federation.privacy import LEDGER_FILE
+
+    if department is not None:
+        candidates = [department_state_dir(state_dir, department) / LEDGER_FILE, state_dir / department / LEDGER_FILE]
+        return [(department, path) for path in candidates if path.is_file()][:1]
+    if (state_dir / LEDGER_FILE).is_file():
+        return [(state_dir.name, state_dir / LEDGER_FILE)]
+    deployed = [
+        (path.parent.parent.name.removeprefix("supernode-"), path)
+        for path in sorted(state_dir.glob(f"supernode-*/dp-state/{LEDGER_FILE}"))
+    ]
+    simulated = [(path.parent.name, path) for path in sorted(state_dir.glob(f"*/{LEDGER_FILE}"))]
+    return deployed + simulated
+
+
 @deploy_app.command("ledger")
 def ledger_command(
-    department: str = typer.Option(..., "--department", "-d", help="Department id."),
+    department: str | None = typer.Option(
+        None, "--department", "-d", help="Department id (default: every department under the state dir)."
+    ),
     state_dir: Path = STATE_OPTION,
 ) -> None:
-    """Show a department's differential-privacy (ε, δ) ledger kept by its SuperNode."""
-    from federation.privacy import LEDGER_FILE, PrivacyLedger
+    """Show departments' differential-privacy (ε, δ) ledgers, one JSON line each."""
+    from federation.privacy import PrivacyLedger
 
-    path = department_state_dir(state_dir, department) / LEDGER_FILE
-    if not path.is_file():
-        _fail("ledger_missing", f"部门 {department} 尚无隐私账本 no privacy ledger at {path}")
-    try:
-        summary = PrivacyLedger(path, department_id=department).summary()
-    except (ValueError, KeyError, TypeError) as exc:
-        _fail("ledger_invalid", f"{path}: 隐私账本无法读取 unreadable ledger ({exc})")
-    releases = summary.pop("releases")
-    summary["releases"] = len(releases)  # type: ignore[arg-type]
-    typer.echo(json.dumps(summary, ensure_ascii=False))
+    found = ledger_paths(state_dir, department)
+    if not found:
+        who = f"部门 {department}" if department else "该目录"
+        _fail("ledger_missing", f"{who}尚无隐私账本 no privacy ledger under {state_dir}")
+    for department_id, path in found:
+        try:
+            summary = PrivacyLedger(path, department_id=department_id).summary()
+        except (ValueError, KeyError, TypeError) as exc:
+            _fail("ledger_invalid", f"{path}: 隐私账本无法读取 unreadable ledger ({exc})")
+        summary["releases"] = len(summary.pop("releases"))
+        typer.echo(json.dumps(summary, ensure_ascii=False))
 
 
 @registry_app.command("list")

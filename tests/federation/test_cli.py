@@ -66,7 +66,7 @@ def test_simulate_rejects_bad_options_without_traceback(tmp_path):
 
 def test_ledger_command_reports_missing_state(tmp_path):
     result = runner.invoke(app, ["ledger", "--state-dir", str(tmp_path)])
-    assert result.exit_code == 2 and "no privacy_ledger.json" in result.output
+    assert result.exit_code == 1 and "[ledger_missing]" in result.output and "Traceback" not in result.output
 
 
 @pytest.mark.flower
