@@ -138,6 +138,13 @@ class QuorumMixin:
     last_evaluate_metrics: MetricRecord | None
     current_arrays: list[np.ndarray] | None
 
+    def __init__(self, *, quorum_wait_s: float = 300.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.quorum_wait_s = quorum_wait_s
+        self.skipped_rounds = []
+        self.last_evaluate_metrics = None
+        self.current_arrays = None
+
     def _wait(self, grid: Grid) -> None:
         wait_for_nodes(grid, self.min_available_nodes, self.quorum_wait_s)
 
@@ -176,43 +183,20 @@ class QuorumMixin:
         return metrics
 
 
-def _init_quorum(strategy: Any, quorum_wait_s: float) -> None:
-    strategy.quorum_wait_s = quorum_wait_s
-    strategy.skipped_rounds = []
-    strategy.last_evaluate_metrics = None
-    strategy.current_arrays = None
-
-
 class QuorumFedAvg(QuorumMixin, FedAvg):
     """FedAvg weighted by examples, with bounded waiting and a reply quorum."""
-
-    def __init__(self, *, quorum_wait_s: float = 300.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        _init_quorum(self, quorum_wait_s)
 
 
 class QuorumFedProx(QuorumMixin, FedProx):
     """FedProx (departments add the proximal term), with bounded waiting and a reply quorum."""
 
-    def __init__(self, *, quorum_wait_s: float = 300.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        _init_quorum(self, quorum_wait_s)
-
 
 class QuorumFedMedian(QuorumMixin, FedMedian):
     """Coordinate-wise median, with bounded waiting and a reply quorum."""
 
-    def __init__(self, *, quorum_wait_s: float = 300.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        _init_quorum(self, quorum_wait_s)
-
 
 class QuorumKrum(QuorumMixin, Krum):
     """Krum (picks the update closest to its neighbours), with bounded waiting and a reply quorum."""
-
-    def __init__(self, *, quorum_wait_s: float = 300.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        _init_quorum(self, quorum_wait_s)
 
 
 class ClasswiseFedAvg(QuorumMixin, FedAvg):
@@ -225,9 +209,8 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
     trimmed mean over the departments holding the class.
     """
 
-    def __init__(self, *, quorum_wait_s: float = 300.0, trim_beta: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, trim_beta: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        _init_quorum(self, quorum_wait_s)
         self.trim_beta = trim_beta
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
@@ -273,11 +256,10 @@ class TrimmedAvg(QuorumMixin, FedAvg):
     Flower's FedTrimmedAvg cuts int(beta * n) per side, which is zero below five nodes at beta=0.2.
     """
 
-    def __init__(self, *, quorum_wait_s: float = 300.0, beta: float = 0.2, **kwargs: Any) -> None:
+    def __init__(self, *, beta: float = 0.2, **kwargs: Any) -> None:
         if not 0.0 <= beta < 0.5:
             raise ValueError("beta must be in [0, 0.5)")
         super().__init__(**kwargs)
-        _init_quorum(self, quorum_wait_s)
         self.beta = beta
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
