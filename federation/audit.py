@@ -105,50 +105,27 @@ def append_entry(
     trail_path.parent.mkdir(parents=True, exist_ok=True)
     with open(trail_path.with_name(trail_path.name + ".lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _append_locked(
-            trail_path,
-            signing_key=signing_key,
-            run_id=run_id,
-            server_round=server_round,
-            participants=participants,
-            metrics=metrics,
-            model_sha256=model_sha256,
-            created_at=created_at,
-        )
-
-
-def _append_locked(
-    trail_path: Path,
-    *,
-    signing_key: ed25519.Ed25519PrivateKey,
-    run_id: str,
-    server_round: int,
-    participants: Mapping[str, int],
-    metrics: Mapping[str, object],
-    model_sha256: str | None,
-    created_at: str,
-) -> AuditEntry:
-    existing = _read_lines(trail_path)
-    prev_hash = str(existing[-1]["hash"]) if existing else GENESIS_HASH
-    seq = int(existing[-1]["seq"]) + 1 if existing else 1  # type: ignore[call-overload]
-    body: dict[str, object] = {
-        "seq": seq,
-        "run_id": str(run_id),
-        "round": int(server_round),
-        "participants": {str(k): int(v) for k, v in sorted(participants.items())},
-        "metrics": json.loads(json.dumps(dict(metrics), default=float)),
-        "model_sha256": model_sha256,
-        "created_at": created_at,
-        "prev_hash": prev_hash,
-    }
-    digest = _entry_hash(body)
-    signature = signing_key.sign(bytes.fromhex(digest))
-    line = {**body, "hash": digest, "signature": base64.b64encode(signature).decode()}
-    with open(trail_path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return AuditEntry(**{k: body[k] for k in _SIGNED_FIELDS})  # type: ignore[arg-type]
+        existing = _read_lines(trail_path)
+        prev_hash = str(existing[-1]["hash"]) if existing else GENESIS_HASH
+        seq = int(existing[-1]["seq"]) + 1 if existing else 1  # type: ignore[call-overload]
+        body: dict[str, object] = {
+            "seq": seq,
+            "run_id": str(run_id),
+            "round": int(server_round),
+            "participants": {str(k): int(v) for k, v in sorted(participants.items())},
+            "metrics": json.loads(json.dumps(dict(metrics), default=float)),
+            "model_sha256": model_sha256,
+            "created_at": created_at,
+            "prev_hash": prev_hash,
+        }
+        digest = _entry_hash(body)
+        signature = signing_key.sign(bytes.fromhex(digest))
+        line = {**body, "hash": digest, "signature": base64.b64encode(signature).decode()}
+        with open(trail_path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        return AuditEntry(**{k: body[k] for k in _SIGNED_FIELDS})  # type: ignore[arg-type]
 
 
 def append_rounds(
