@@ -190,10 +190,8 @@ def test_decisions_wait_for_the_report_and_need_an_existing_finding(
     headers = {"x-csrftoken": clerk.cookies["csrftoken"]}
     early = clerk.post(url, json={"decision": "accepted"}, headers=headers)
     assert (early.status_code, early.json()["error"]["code"]) == (409, "not_reviewable")
-    # A lease long enough for a loaded machine: this test is about decisions, not lost leases.
-    patient = job_settings.model_copy(update={"lease_s": 60.0})
-    assert _worker(settings, session_factory, patient, reviewer).run_once() is True
-    missing = clerk.post(url.replace("/0", "/99"), json={"decision": "accepted"}, headers=headers)
+    assert _worker(settings, session_factory, job_settings, reviewer).run_once() is True
+    missing = clerk.post(url.removesuffix("/0") + "/99", json={"decision": "accepted"}, headers=headers)
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "finding_not_found")
     assert clerk.post(url, json={"decision": "maybe"}, headers=headers).status_code == 422
     assert clerk.post(url, json={"decision": "accepted"}, headers=headers).status_code == 200
