@@ -159,6 +159,21 @@ class QuorumMixin:
         self._wait(grid)
         return super().configure_evaluate(server_round, arrays, config, grid)  # type: ignore[misc]
 
+    def valid_train_replies(self, server_round: int, replies: Iterable[Message]) -> list[Message]:
+        """The error-free train replies of a round that met the quorum (empty if it did not)."""
+        replies = list(replies)
+        if not self.quorum_met(server_round, replies):
+            return []
+        valid, _ = self._check_and_log_replies(replies, is_train=True)  # type: ignore[attr-defined]
+        return list(valid)
+
+    def updates_of(self, replies: list[Message], *, clip: bool) -> list[list[np.ndarray]]:
+        """The replies' arrays, optionally clipped to the median update norm around the model sent out."""
+        updates = [_arrays(m) for m in replies]
+        if clip and self.current_arrays is not None:
+            updates = clip_to_median_norm(updates, self.current_arrays)
+        return updates
+
     def quorum_met(self, server_round: int, replies: list[Message]) -> bool:
         """True if enough error-free replies arrived; otherwise record the round as skipped."""
         valid = [m for m in replies if not m.has_error()]
@@ -215,16 +230,11 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Class-wise weighted (or trimmed) aggregation of the replies that met the quorum."""
-        replies = list(replies)
-        if not self.quorum_met(server_round, replies):
-            return None, None
-        valid, _ = self._check_and_log_replies(replies, is_train=True)
+        valid = self.valid_train_replies(server_round, replies)
         if not valid:
             return None, None
         keys = _array_keys(valid[0])
-        updates = [_arrays(m) for m in valid]
-        if self.trim_beta is not None and self.current_arrays is not None:
-            updates = clip_to_median_norm(updates, self.current_arrays)
+        updates = self.updates_of(valid, clip=self.trim_beta is not None)
         examples = [float(next(iter(m.content.metric_records.values()))[self.weighted_by_key]) for m in valid]  # type: ignore[arg-type]
         counts = [_metric_list(m, "label-counts") for m in valid]
         rt_counts = [_metric_list(m, "request-type-counts") for m in valid]
@@ -264,16 +274,11 @@ class TrimmedAvg(QuorumMixin, FedAvg):
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Trimmed-mean aggregation of the replies that met the quorum."""
-        replies = list(replies)
-        if not self.quorum_met(server_round, replies):
-            return None, None
-        valid, _ = self._check_and_log_replies(replies, is_train=True)
+        valid = self.valid_train_replies(server_round, replies)
         if not valid:
             return None, None
         keys = _array_keys(valid[0])
-        updates = [_arrays(m) for m in valid]
-        if self.current_arrays is not None:
-            updates = clip_to_median_norm(updates, self.current_arrays)
+        updates = self.updates_of(valid, clip=True)
         k = trim_count(len(updates), self.beta)
         arrays = ArrayRecord(
             {key: Array(np.asarray(trimmed_mean(np.stack([u[j] for u in updates]), k), dtype=np.float32)) for j, key in enumerate(keys)}
