@@ -22,16 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from federation.data import LabelledTexts, parse_partition, partition_indices, read_labelled_csv, stratified_split, write_labelled_csv
+from federation.data import LabelledTexts, parse_partition, partition_indices
 from federation.model import FeatureHasher, IntentModel, macro_f1
 from federation.simulation import run_federated_simulation, run_in_process
+from real_data import DATA, held_out_split, load_zhihu
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def load_zhihu() -> LabelledTexts:
-    """The real citizen messages (title + detail → first-level topic)."""
-    return read_labelled_csv(DATA / "zhihuizhengwu_message_classification" / "messages.csv", text_columns=["title", "detail"], label_column="label")
 
 
 def load_taipei(min_rows: int = 20) -> LabelledTexts:
@@ -87,9 +82,7 @@ def main() -> None:
         loader, n_depts = loaders[name]
         data = loader()
         labels = tuple(sorted(set(data.labels)))
-        train_idx, test_idx = stratified_split(data.labels, test_fraction=0.2, seed=args.seed)
-        train, test = data.subset(train_idx), data.subset(test_idx)
-        test_path = write_labelled_csv(work / f"{name}-test.csv", test)
+        train, test, test_path = held_out_split(data, seed=args.seed, test_csv=work / f"{name}-test.csv")
         central = evaluate(train_alone(train, labels, seed=args.seed), test)
         for spec in ("by-label", "dirichlet:0.5"):
             parts = [train.subset(ix) for ix in partition_indices(train.labels, n_depts, parse_partition(spec), seed=args.seed)]
@@ -109,9 +102,7 @@ def main() -> None:
     if "zhihu" in args.datasets:
         data = load_zhihu()
         labels = tuple(sorted(set(data.labels)))
-        train_idx, test_idx = stratified_split(data.labels, test_fraction=0.2, seed=args.seed)
-        train, test = data.subset(train_idx), data.subset(test_idx)
-        test_path = write_labelled_csv(work / "partial-test.csv", test)
+        train, test, test_path = held_out_split(data, seed=args.seed, test_csv=work / "partial-test.csv")
         parts = [train.subset(ix) for ix in partition_indices(train.labels, 5, parse_partition("iid"), seed=args.seed)]
         rare = labels[-2:]
         holder = 0

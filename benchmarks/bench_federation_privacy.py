@@ -13,11 +13,11 @@ import json
 import tempfile
 from pathlib import Path
 
-from federation.data import parse_partition, partition_indices, read_labelled_csv, stratified_split, write_labelled_csv
+from federation.data import parse_partition, partition_indices
 from federation.privacy import LEDGER_FILE, PrivacyLedger
 from federation.simulation import run_federated_simulation, run_in_process
+from real_data import held_out_split, load_zhihu
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def main() -> None:
@@ -26,12 +26,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    data = read_labelled_csv(DATA / "zhihuizhengwu_message_classification" / "messages.csv", text_columns=["title", "detail"], label_column="label")
+    data = load_zhihu()
     labels = tuple(sorted(set(data.labels)))
-    train_idx, test_idx = stratified_split(data.labels, test_fraction=0.2, seed=args.seed)
-    train = data.subset(train_idx)
     work = Path(tempfile.mkdtemp(prefix="bench-fed-dp-"))
-    test_path = write_labelled_csv(work / "test.csv", data.subset(test_idx))
+    train, _, test_path = held_out_split(data, seed=args.seed, test_csv=work / "test.csv")
     parts = [train.subset(ix) for ix in partition_indices(train.labels, 7, parse_partition("dirichlet:0.5"), seed=args.seed)]
     run = run_federated_simulation if args.engine == "flower" else run_in_process
     base = {"labels": ",".join(labels), "request-types": "none", "strategy": "classwise", "num-server-rounds": args.rounds, "eval-data-path": str(test_path)}

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from flwr.app import ArrayRecord, Context, Message, MessageType
 
-from federation.data import LabelledTexts, parse_partition, partition_indices, read_labelled_csv, stratified_split, write_labelled_csv
+from federation.data import LabelledTexts, parse_partition, partition_indices
 from federation.simulation import run_federated_simulation, run_in_process
+from real_data import held_out_split, load_zhihu
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ATTACKER = 0
 SCALE = -10.0
 STRATEGIES = ("fedavg", "trimmed", "median", "krum", "classwise", "classwise-trimmed")
@@ -49,12 +49,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     args = parser.parse_args()
-    data = read_labelled_csv(DATA / "zhihuizhengwu_message_classification" / "messages.csv", text_columns=["title", "detail"], label_column="label")
+    data = load_zhihu()
     labels = tuple(sorted(set(data.labels)))
-    train_idx, test_idx = stratified_split(data.labels, test_fraction=0.2, seed=args.seed)
-    train = data.subset(train_idx)
     work = Path(tempfile.mkdtemp(prefix="bench-fed-rob-"))
-    test_path = write_labelled_csv(work / "test.csv", data.subset(test_idx))
+    train, _, test_path = held_out_split(data, seed=args.seed, test_csv=work / "test.csv")
     clean_parts = [train.subset(ix) for ix in partition_indices(train.labels, 5, parse_partition("iid"), seed=args.seed)]
     flipped_parts = [flip_labels(p, labels) if i == ATTACKER else p for i, p in enumerate(clean_parts)]
     run = run_federated_simulation if args.engine == "flower" else run_in_process

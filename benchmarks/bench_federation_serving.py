@@ -18,11 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from federation.data import read_labelled_csv
 from federation.model import IntentModel
 from federation.synthetic import bootstrap_model
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from real_data import DATA, load_zhihu
 
 
 def _median_ms(fn, items: list, repeats: int = 3) -> float:
@@ -40,7 +38,7 @@ def main() -> None:
     bootstrap_model(out, seed=0)
     bootstrap_s = time.perf_counter() - start
     model = IntentModel.load(out)
-    messages = read_labelled_csv(DATA / "zhihuizhengwu_message_classification" / "messages.csv", text_columns=["title", "detail"], label_column="label").texts
+    messages = load_zhihu().texts
     model.predict(messages[:10])
     single = [messages[i : i + 1] for i in range(200)]
     one_ms = statistics.median([_median_ms(model.predict, s, repeats=1) for s in single])
