@@ -191,15 +191,30 @@ def test_stream_bomb_is_refused_before_rendering(settings: PrereviewSettings) ->
     assert finding.code is FindingCode.broken_file and "pdf_max_stream_mb" in finding.detail
 
 
+def _slow_page_stream() -> bytes:
+    """A content stream of 300,000 path operations: seconds to render."""
+    return b"".join(b"%d %d m %d %d l " % (i % 595, i * 7 % 842, i * 13 % 595, i * 3 % 842) for i in range(300_000)) + b"S"
+
+
 def test_whole_file_timeout(settings: PrereviewSettings) -> None:
-    result = intake_file(name="t.pdf", data=text_pdf(LINES), settings=settings.model_copy(update={"pdf_timeout_s": 0.01}))
+    data = pdf_from_objects(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            pdf_stream(_slow_page_stream()),
+        ]
+    )
+    # The page alone would be allowed far longer: only the whole-file limit can stop it.
+    limits = settings.model_copy(update={"pdf_timeout_s": 0.3, "page_timeout_s": 60})
+    result = intake_file(name="t.pdf", data=data, settings=limits)
     assert result.pages == []
     (finding,) = result.findings
     assert finding.code is FindingCode.processing_timeout and "超时" in finding.message
 
 
 def test_slow_page_timeout_keeps_earlier_pages(settings: PrereviewSettings) -> None:
-    heavy = b"".join(b"%d %d m %d %d l " % (i % 595, i * 7 % 842, i * 13 % 595, i * 3 % 842) for i in range(300_000)) + b"S"
+    heavy = _slow_page_stream()
     pages = b"<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 >>"
     data = pdf_from_objects(
         [
