@@ -7,6 +7,8 @@ from hotline.jobs.store import ClaimedJob, JobNotFoundError, claim_job, enqueue_
 from hotline.jobs.worker import (
     JobContext,
     JobHandler,
+    LeaseHeartbeat,
+    LeaseLostError,
     PermanentJobError,
     Worker,
     WorkerPool,
@@ -24,6 +26,8 @@ __all__ = [
     "JobQueue",
     "JobSettings",
     "JobStatus",
+    "LeaseHeartbeat",
+    "LeaseLostError",
     "PermanentJobError",
     "RedisJobQueue",
     "Worker",

@@ -136,6 +136,18 @@ def complete_job(session: Session, *, job: ClaimedJob) -> bool:
     return result.rowcount == 1
 
 
+def renew_lease(session: Session, *, job: ClaimedJob, lease_s: float) -> bool:
+    """Push a held job's lease to ``now + lease_s``; False when the claim was lost to another worker."""
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.locked_by == job.token, Job.status == JobStatus.running.value)
+        .values(locked_until=now + dt.timedelta(seconds=lease_s), updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
 def fail_job(session: Session, *, job: ClaimedJob, error: str, retry_in_s: float | None) -> bool:
     """Record a failed try: back to pending after ``retry_in_s``, or failed for good when it is None."""
     now = utcnow()

@@ -8,7 +8,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.db import create_db_engine, create_session_factory, session_scope
 from hotline.jobs.queue import DatabaseJobQueue, JobQueue, RedisJobQueue
 from hotline.jobs.settings import JobSettings
-from hotline.jobs.store import WORKER_LOST, ClaimedJob, claim_job, complete_job, fail_abandoned_jobs, fail_job
+from hotline.jobs.store import (
+    WORKER_LOST,
+    ClaimedJob,
+    claim_job,
+    complete_job,
+    fail_abandoned_jobs,
+    fail_job,
+    renew_lease,
+)
 from hotline.logging_filters import mask_personal_numbers
 from hotline.settings import HotlineSettings
 
@@ -27,9 +35,13 @@ class PermanentJobError(Exception):
     """A failure that retrying cannot fix: the job is marked failed at once."""
 
 
+class LeaseLostError(Exception):
+    """The job's lease was taken over by another worker: this try's result must not be stored."""
+
+
 @dataclass(frozen=True)
 class JobContext:
-    """What a handler gets: the job and a way to open its own transactions."""
+    """What a handler gets: the job, a way to open its own transactions, and whether its lease was lost."""
 
     job_id: int
     kind: str
@@ -37,11 +49,56 @@ class JobContext:
     attempt: int
     max_attempts: int
     session_factory: sessionmaker[Session]
+    lease_lost: threading.Event = field(default_factory=threading.Event)
+
+    def ensure_lease(self) -> None:
+        """Raise ``LeaseLostError`` when another worker has taken this job over (call before storing results)."""
+        if self.lease_lost.is_set():
+            raise LeaseLostError(f"job {self.job_id}: lease taken over by another worker")
 
 
 JobHandler = Callable[[JobContext], None]
 """Runs one job; raise to fail the try. A handler may also have ``on_failed(context, error)``, called once when
 its job fails for good (last try failed, permanent error, or worker lost on the last try)."""
+
+
+class LeaseHeartbeat:
+    """Renews a running job's lease from a daemon thread, so that a live worker keeps its job however long it runs.
+
+    A worker that dies stops renewing, and its job is claimed again once ``lease_s`` has passed.
+    """
+
+    def __init__(
+        self, *, session_factory: sessionmaker[Session], job: ClaimedJob, lease_s: float, interval_s: float
+    ) -> None:
+        self.session_factory = session_factory
+        self.job = job
+        self.lease_s = lease_s
+        self.interval_s = interval_s
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-heartbeat-{job.id}", daemon=True)
+
+    def __enter__(self) -> LeaseHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                with session_scope(self.session_factory) as session:
+                    kept = renew_lease(session, job=self.job, lease_s=self.lease_s)
+            except Exception:  # noqa: BLE001  (the database may be back before the lease runs out)
+                logger.warning("could not renew the lease of job %s; trying again", self.job.id, exc_info=True)
+                continue
+            if not kept:
+                logger.warning("job %s (%s): lease taken over by another worker", self.job.id, self.job.kind)
+                self.lost.set()
+                return
 
 
 def create_queue(settings: JobSettings) -> JobQueue:
@@ -79,10 +136,11 @@ class Worker:
         with session_scope(self.session_factory) as session:
             return claim_job(session, worker=self.name, lease_s=self.settings.lease_s)
 
-    def _context(self, job: ClaimedJob) -> JobContext:
+    def _context(self, job: ClaimedJob, lease_lost: threading.Event | None = None) -> JobContext:
         return JobContext(
             job_id=job.id, kind=job.kind, payload=job.payload, attempt=job.attempt,
             max_attempts=job.max_attempts, session_factory=self.session_factory,
+            lease_lost=lease_lost or threading.Event(),
         )
 
     def _give_up(self, job: ClaimedJob, error: str) -> None:
@@ -96,14 +154,22 @@ class Worker:
             logger.exception("on_failed hook of job %s (%s) raised", job.id, job.kind)
 
     def execute(self, job: ClaimedJob) -> None:
-        """Run the handler of a claimed job and record done, retry or failed."""
+        """Run the handler of a claimed job, renewing its lease meanwhile, and record done, retry or failed."""
         handler = self.handlers.get(job.kind)
         retry_in: float | None = None
         if handler is None:
             error = f"unknown_job_kind: no handler for {job.kind!r}"
         else:
+            heartbeat = LeaseHeartbeat(
+                session_factory=self.session_factory, job=job, lease_s=self.settings.lease_s,
+                interval_s=self.settings.heartbeat_interval_s,
+            )
             try:
-                handler(self._context(job))
+                with heartbeat:
+                    handler(self._context(job, heartbeat.lost))
+            except LeaseLostError:
+                logger.warning("job %s (%s): result dropped, another worker holds the job now", job.id, job.kind)
+                return
             except PermanentJobError as exc:
                 error = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # noqa: BLE001  (any handler failure is recorded on the job)

@@ -74,6 +74,7 @@ class PrereviewJob:
             for page in sorted(outcome.pages, key=lambda p: (order.get(p.file, len(order)), p.page))
         ]
         report = outcome.report
+        context.ensure_lease()  # a worker that lost its job to another must not store a second result
         with session_scope(context.session_factory) as session:
             submission = session.get(Submission, submission_id)
             if submission is None:
