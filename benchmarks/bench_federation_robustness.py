@@ -1,8 +1,12 @@
 """One of five departments poisoned (label flipping; scaled updates): FedAvg vs robust strategies.
 
 Data: ../shared/data/zhihuizhengwu_message_classification, stratified 20 % test split, the rest
-spread iid over 5 departments; department 0 is the attacker. Baseline: each strategy without an
-attacker, in the same run. Ends with one JSON line.
+spread over 5 departments (`--partition`, default iid); department 0 is the attacker. Attacks:
+`label_flip` (every label → the next topic), `scaled_update` (its update × −10), `sign_flip`
+(its update × −1, so within the median norm), `alie` ("a little is enough", Baruch et al. 2019:
+mean − z·std of the other departments' previous-round updates, z = 0.25 for 1 of 5; in-process
+engine only, where the attacker can see the others). Baseline: each strategy without an attacker,
+in the same run. Ends with one JSON line.
 
     .venv/bin/python benchmarks/bench_federation_robustness.py [--engine flower] [--rounds 10]
 """
@@ -11,29 +15,67 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import tempfile
 from pathlib import Path
+from statistics import NormalDist
 
+import numpy as np
 from flwr.app import ArrayRecord, Context, Message, MessageType
 
 from federation.data import LabelledTexts, parse_partition, partition_indices
 from federation.simulation import run_federated_simulation, run_in_process
 from real_data import held_out_split, load_zhihu
 
+DEPARTMENTS = 5
 ATTACKER = 0
-SCALE = -10.0
-STRATEGIES = ("fedavg", "trimmed", "median", "krum", "classwise", "classwise-trimmed")
+BOOSTED_SCALE = -10.0
+STRATEGIES = ("fedavg", "trimmed", "median", "krum", "classwise", "classwise-trimmed", "filtered", "classwise-filtered")
+ATTACKS = ("label_flip", "scaled_update", "sign_flip", "alie")
 
 
-def scaled_update_mod(msg: Message, context: Context, call_next):  # type: ignore[no-untyped-def]
-    """The attacking department sends its update multiplied by SCALE (sign-flipped and boosted)."""
-    reply = call_next(msg, context)
-    if msg.metadata.message_type != MessageType.TRAIN or int(context.node_config.get("partition-id", -1)) != ATTACKER or reply.has_error():
+def _is_attacker_train_reply(msg: Message, context: Context, reply: Message) -> bool:
+    return msg.metadata.message_type == MessageType.TRAIN and int(context.node_config.get("partition-id", -1)) == ATTACKER and not reply.has_error()
+
+
+def scaled_update_mod(scale: float):  # type: ignore[no-untyped-def]
+    """A mod with which the attacking department sends its update multiplied by `scale`."""
+
+    def mod(msg: Message, context: Context, call_next):  # type: ignore[no-untyped-def]
+        reply = call_next(msg, context)
+        if not _is_attacker_train_reply(msg, context, reply):
+            return reply
+        sent = msg.content["arrays"].to_numpy_ndarrays()
+        got = reply.content["arrays"].to_numpy_ndarrays()
+        reply.content["arrays"] = ArrayRecord([s + scale * (g - s) for s, g in zip(sent, got, strict=True)])
         return reply
-    sent = msg.content["arrays"].to_numpy_ndarrays()
-    got = reply.content["arrays"].to_numpy_ndarrays()
-    reply.content["arrays"] = ArrayRecord([s + SCALE * (g - s) for s, g in zip(sent, got, strict=True)])
-    return reply
+
+    return mod
+
+
+def alie_mod():  # type: ignore[no-untyped-def]
+    """A mod for "a little is enough": the attacker sends mean − z·std of the others' last-round updates."""
+    n, m = DEPARTMENTS, 1
+    z = NormalDist().inv_cdf((n - (math.floor(n / 2 + 1) - m)) / n)
+    seen: dict[int, list[list[np.ndarray]]] = {}
+
+    def mod(msg: Message, context: Context, call_next):  # type: ignore[no-untyped-def]
+        reply = call_next(msg, context)
+        if msg.metadata.message_type != MessageType.TRAIN or reply.has_error():
+            return reply
+        server_round = int(msg.content["config"].get("server-round", 0))
+        sent = msg.content["arrays"].to_numpy_ndarrays()
+        got = reply.content["arrays"].to_numpy_ndarrays()
+        if int(context.node_config.get("partition-id", -1)) != ATTACKER:
+            seen.setdefault(server_round, []).append([g - s for s, g in zip(sent, got, strict=True)])
+            return reply
+        others = seen.get(server_round - 1)
+        if others:
+            stacked = [np.stack([u[j] for u in others]) for j in range(len(sent))]
+            reply.content["arrays"] = ArrayRecord([s + (st.mean(axis=0) - z * st.std(axis=0)).astype(s.dtype) for s, st in zip(sent, stacked, strict=True)])
+        return reply
+
+    return mod
 
 
 def flip_labels(part: LabelledTexts, labels: tuple[str, ...]) -> LabelledTexts:
@@ -47,32 +89,55 @@ def main() -> None:
     parser.add_argument("--engine", choices=["inprocess", "flower"], default="inprocess")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--partition", default="iid", help="iid | dirichlet:ALPHA | by-label[:SHARE]")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--attacks", default=",".join(ATTACKS))
     args = parser.parse_args()
+    attacks = [a for a in args.attacks.split(",") if a]
+    unknown = sorted(set(attacks) - set(ATTACKS))
+    if unknown:
+        parser.error(f"unknown attack(s) {unknown}; choose from {', '.join(ATTACKS)}")
+    if args.engine == "flower" and "alie" in attacks:
+        parser.error("alie needs the in-process engine (the attacker reads the other departments' updates)")
     data = load_zhihu()
     labels = tuple(sorted(set(data.labels)))
     work = Path(tempfile.mkdtemp(prefix="bench-fed-rob-"))
     train, _, test_path = held_out_split(data, seed=args.seed, test_csv=work / "test.csv")
-    clean_parts = [train.subset(ix) for ix in partition_indices(train.labels, 5, parse_partition("iid"), seed=args.seed)]
+    clean_parts = [train.subset(ix) for ix in partition_indices(train.labels, DEPARTMENTS, parse_partition(args.partition), seed=args.seed)]
     flipped_parts = [flip_labels(p, labels) if i == ATTACKER else p for i, p in enumerate(clean_parts)]
+    setups = {
+        "clean": lambda: (clean_parts, ()),
+        "label_flip": lambda: (flipped_parts, ()),
+        "scaled_update": lambda: (clean_parts, (scaled_update_mod(BOOSTED_SCALE),)),
+        "sign_flip": lambda: (clean_parts, (scaled_update_mod(-1.0),)),
+        "alie": lambda: (clean_parts, (alie_mod(),)),
+    }
     run = run_federated_simulation if args.engine == "flower" else run_in_process
     results: dict[str, dict[str, float]] = {}
     for strategy in args.strategies.split(","):
-        row = {}
-        for attack, parts, mods in (("clean", clean_parts, ()), ("label_flip", flipped_parts, ()), ("scaled_update", clean_parts, (scaled_update_mod,))):
+        row: dict[str, float] = {}
+        for attack in ("clean", *attacks):
+            parts, mods = setups[attack]()
             config = {"labels": ",".join(labels), "request-types": "none", "strategy": strategy, "num-server-rounds": args.rounds, "eval-data-path": str(test_path)}
             metrics = run(parts, out_dir=work / f"{strategy}-{attack}", run_config=config, client_mods=mods)
             row[attack] = metrics["final_central"]["macro-f1"]
-        row["label_flip_drop_pts"] = 100 * (row["clean"] - row["label_flip"])
-        row["scaled_update_drop_pts"] = 100 * (row["clean"] - row["scaled_update"])
+        for attack in attacks:
+            row[f"{attack}_drop_pts"] = 100 * (row["clean"] - row[attack])
+        row["worst_drop_pts"] = max(row[f"{a}_drop_pts"] for a in attacks) if attacks else 0.0
         results[strategy] = row
-        print(f"{strategy:18s} clean {row['clean']:.3f}  label-flip {row['label_flip']:.3f} ({row['label_flip_drop_pts']:+.1f} pts drop)  "
-              f"scaled {row['scaled_update']:.3f} ({row['scaled_update_drop_pts']:+.1f} pts drop)", flush=True)
-    if "fedavg" in results:
+        cells = "  ".join(f"{a} {row[a]:.3f} ({row[f'{a}_drop_pts']:+.1f})" for a in attacks)
+        print(f"{strategy:18s} clean {row['clean']:.3f}  {cells}  worst drop {row['worst_drop_pts']:+.1f} pts", flush=True)
+    if "fedavg" in results and attacks:
         fedavg_clean = results["fedavg"]["clean"]
         for row in results.values():
-            row["vs_clean_fedavg_worst_drop_pts"] = 100 * (fedavg_clean - min(row["label_flip"], row["scaled_update"]))
-    print(json.dumps({"bench": "federation_robustness", "engine": args.engine, "rounds": args.rounds, "departments": 5, "attackers": 1, "scale": SCALE, "results": results}, ensure_ascii=False))
+            row["vs_clean_fedavg_worst_drop_pts"] = 100 * (fedavg_clean - min(row[a] for a in attacks))
+    print(
+        json.dumps(
+            {"bench": "federation_robustness", "engine": args.engine, "rounds": args.rounds, "partition": args.partition, "departments": DEPARTMENTS,
+             "attackers": 1, "boosted_scale": BOOSTED_SCALE, "results": results},
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Flower's own strategies wait forever for `min_available_nodes` and aggregate whatever replies arrive;
 these wait a bounded time, skip rounds that miss the quorum, trim at least one update per side from
-three departments up, and (`classwise`) weight each output class by the departments' counts of it.
+three departments up, drop (`filtered`) updates that point against the coordinate-wise median update,
+and (`classwise`) weight each output class by the departments' counts of it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from flwr.serverapp.strategy import FedAvg, FedMedian, FedProx, Krum, Strategy
 from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 from flwr.supercore import log
 
-STRATEGY_NAMES = ("fedavg", "classwise", "fedprox", "median", "trimmed", "classwise-trimmed", "krum")
+STRATEGY_NAMES = ("fedavg", "classwise", "fedprox", "median", "trimmed", "classwise-trimmed", "filtered", "classwise-filtered", "krum")
 
 
 class QuorumNotReached(RuntimeError):
@@ -64,6 +65,26 @@ def clip_to_median_norm(updates: list[list[np.ndarray]], current: list[np.ndarra
     bound = float(np.median(norms))
     scales = np.minimum(1.0, bound / np.maximum(norms, 1e-12))
     return [[(c + d * s).astype(np.float32) for c, d in zip(current, ds, strict=True)] for ds, s in zip(deltas, scales, strict=True)]
+
+
+def opposed_updates(updates: list[list[np.ndarray]], current: list[np.ndarray], *, max_drop: int, min_cosine: float = 0.0) -> list[int]:
+    """Indices of at most `max_drop` updates whose cosine to the coordinate-wise median update is below `min_cosine`.
+
+    A sign-flipped update (boosted or not) points away from what the honest majority does; clipping
+    only shrinks it and trimming only cuts its extreme coordinates, so it is dropped whole. The most
+    opposed go first; at most `max_drop`, so partial-label departments that merely disagree cannot
+    all be dropped in one round.
+    """
+    if max_drop <= 0 or len(updates) < 3:
+        return []
+    flat = np.stack([np.concatenate([(u.astype(np.float64) - c).ravel() for u, c in zip(update, current, strict=True)]) for update in updates])
+    reference = np.median(flat, axis=0)
+    ref_norm = float(np.linalg.norm(reference))
+    if ref_norm == 0.0:
+        return []
+    cosines = flat @ reference / (np.maximum(np.linalg.norm(flat, axis=1), 1e-12) * ref_norm)
+    order = [int(i) for i in np.argsort(cosines) if cosines[i] < min_cosine]
+    return sorted(order[:max_drop])
 
 
 def _metric_list(msg: Message, key: str) -> list[float] | None:
@@ -135,6 +156,7 @@ class QuorumMixin:
     min_available_nodes: int
     min_train_nodes: int
     skipped_rounds: list[int]
+    dropped_updates: list[dict[str, object]]
     last_evaluate_metrics: MetricRecord | None
     current_arrays: list[np.ndarray] | None
 
@@ -142,6 +164,7 @@ class QuorumMixin:
         super().__init__(**kwargs)
         self.quorum_wait_s = quorum_wait_s
         self.skipped_rounds = []
+        self.dropped_updates = []
         self.last_evaluate_metrics = None
         self.current_arrays = None
 
@@ -173,6 +196,18 @@ class QuorumMixin:
         if clip and self.current_arrays is not None:
             updates = clip_to_median_norm(updates, self.current_arrays)
         return updates
+
+    def robust_updates(self, server_round: int, replies: list[Message], *, beta: float) -> tuple[list[Message], list[list[np.ndarray]]]:
+        """Replies and updates clipped to the median norm, without those opposed to the median update (logged)."""
+        updates = self.updates_of(replies, clip=True)
+        if self.current_arrays is None:
+            return replies, updates
+        dropped = set(opposed_updates(updates, self.current_arrays, max_drop=trim_count(len(updates), beta)))
+        if dropped:
+            log(WARNING, "round %s: dropped %s update(s) opposed to the median update (nodes %s)", server_round, len(dropped), sorted(replies[i].metadata.src_node_id for i in dropped))
+            self.dropped_updates.append({"round": server_round, "nodes": sorted(replies[i].metadata.src_node_id for i in dropped)})
+        kept = [i for i in range(len(replies)) if i not in dropped]
+        return [replies[i] for i in kept], [updates[i] for i in kept]
 
     def quorum_met(self, server_round: int, replies: list[Message]) -> bool:
         """True if enough error-free replies arrived; otherwise record the round as skipped."""
@@ -224,9 +259,12 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
     trimmed mean over the departments holding the class.
     """
 
-    def __init__(self, *, trim_beta: float | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, trim_beta: float | None = None, drop_opposed: bool = False, **kwargs: Any) -> None:
+        if drop_opposed and trim_beta is None:
+            raise ValueError("drop_opposed needs trim_beta (the share of departments that may be dropped)")
         super().__init__(**kwargs)
         self.trim_beta = trim_beta
+        self.drop_opposed = drop_opposed
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Class-wise weighted (or trimmed) aggregation of the replies that met the quorum."""
@@ -234,7 +272,10 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
         if not valid:
             return None, None
         keys = _array_keys(valid[0])
-        updates = self.updates_of(valid, clip=self.trim_beta is not None)
+        if self.drop_opposed:
+            valid, updates = self.robust_updates(server_round, valid, beta=self.trim_beta)  # type: ignore[arg-type]
+        else:
+            updates = self.updates_of(valid, clip=self.trim_beta is not None)
         examples = [float(next(iter(m.content.metric_records.values()))[self.weighted_by_key]) for m in valid]  # type: ignore[arg-type]
         counts = [_metric_list(m, "label-counts") for m in valid]
         rt_counts = [_metric_list(m, "request-type-counts") for m in valid]
@@ -266,11 +307,12 @@ class TrimmedAvg(QuorumMixin, FedAvg):
     Flower's FedTrimmedAvg cuts int(beta * n) per side, which is zero below five nodes at beta=0.2.
     """
 
-    def __init__(self, *, beta: float = 0.2, **kwargs: Any) -> None:
+    def __init__(self, *, beta: float = 0.2, drop_opposed: bool = False, **kwargs: Any) -> None:
         if not 0.0 <= beta < 0.5:
             raise ValueError("beta must be in [0, 0.5)")
         super().__init__(**kwargs)
         self.beta = beta
+        self.drop_opposed = drop_opposed
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Trimmed-mean aggregation of the replies that met the quorum."""
@@ -278,8 +320,13 @@ class TrimmedAvg(QuorumMixin, FedAvg):
         if not valid:
             return None, None
         keys = _array_keys(valid[0])
-        updates = self.updates_of(valid, clip=True)
-        k = trim_count(len(updates), self.beta)
+        k = trim_count(len(valid), self.beta)
+        if self.drop_opposed:
+            before = len(valid)
+            valid, updates = self.robust_updates(server_round, valid, beta=self.beta)
+            k = max(0, k - (before - len(valid)))
+        else:
+            updates = self.updates_of(valid, clip=True)
         arrays = ArrayRecord(
             {key: Array(np.asarray(trimmed_mean(np.stack([u[j] for u in updates]), k), dtype=np.float32)) for j, key in enumerate(keys)}
         )
@@ -321,6 +368,10 @@ def build_strategy(
         return QuorumFedMedian(**common)
     if name == "trimmed":
         return TrimmedAvg(beta=trim_beta, **common)
+    if name == "filtered":
+        return TrimmedAvg(beta=trim_beta, drop_opposed=True, **common)
+    if name == "classwise-filtered":
+        return ClasswiseFedAvg(trim_beta=trim_beta, drop_opposed=True, **common)
     if name == "krum":
         return QuorumKrum(num_malicious_nodes=expected_malicious, **common)
     raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGY_NAMES)}")

@@ -17,6 +17,7 @@ from federation.strategies import (
     TrimmedAvg,
     build_strategy,
     clip_to_median_norm,
+    opposed_updates,
     STRATEGY_NAMES,
     trim_count,
     wait_for_nodes,
@@ -157,3 +158,55 @@ def test_boosted_update_is_clipped_to_the_median_norm():
     assert norms[-1] <= np.median([np.linalg.norm(u[0]) for u in updates]) + 1e-6
     assert np.allclose(clipped[0][0], 0.1)
     assert np.all(clipped[3][0] < 0)
+
+
+def _honest_and_boosted(rng: np.random.Generator, scale: float) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Four honest updates around a common direction and one attacker sending an honest update × `scale`."""
+    current = [np.zeros((50, 3)), np.zeros(3)]
+    direction = [rng.normal(size=(50, 3)), rng.normal(size=3)]
+    honest = [[d + 0.3 * rng.normal(size=d.shape) for d in direction] for _ in range(4)]
+    attacker = [scale * a for a in honest[0]]
+    return current, [attacker, *honest]
+
+
+@pytest.mark.parametrize("scale", [-10.0, -1.0])
+def test_sign_flipped_update_is_dropped_and_the_rest_averaged(scale):
+    """A sign-flipped update, boosted or within the median norm, is dropped whole; trimming alone only dampens it."""
+    current, updates = _honest_and_boosted(np.random.default_rng(0), scale)
+    assert opposed_updates(updates, current, max_drop=1) == [0]
+    clipped = clip_to_median_norm(updates, current)
+    honest_mean = [np.mean([u[j] for u in clipped[1:]], axis=0) for j in range(2)]
+    replies = lambda: [_reply([a.astype(np.float32) for a in u], {"num-examples": 10}) for u in updates]  # noqa: E731
+    for name in ("filtered", "trimmed"):
+        strategy = build_strategy(name, min_nodes=5, quorum_wait_s=0)
+        strategy.current_arrays = [a.astype(np.float32) for a in current]
+        agg, _ = strategy.aggregate_train(1, replies())
+        error = max(float(np.abs(a - m).max()) for a, m in zip(agg.to_numpy_ndarrays(), honest_mean, strict=True))
+        if name == "filtered":
+            assert error < 1e-5  # the attacker dropped, its trim unit spent: the mean of the four honest updates
+            assert [d["round"] for d in strategy.dropped_updates] == [1]
+        else:
+            assert error > 0.1
+
+
+def test_opposed_filter_keeps_honest_disagreement_and_drops_at_most_max_drop():
+    rng = np.random.default_rng(1)
+    current, updates = _honest_and_boosted(rng, 1.0)
+    assert opposed_updates(updates, current, max_drop=1) == []
+    _, flipped = _honest_and_boosted(rng, -1.0)
+    two_attackers = [flipped[0], [-a for a in flipped[1]], *flipped[2:]]
+    assert len(opposed_updates(two_attackers, current, max_drop=1)) == 1
+    assert opposed_updates(flipped[:2], current, max_drop=1) == []  # fewer than three: no majority to compare with
+
+
+def test_classwise_filtered_drops_the_attacker_but_keeps_class_counts_aligned():
+    current, updates = _honest_and_boosted(np.random.default_rng(2), -10.0)
+    counts = [[5, 5, 5]] * 5
+    replies = [_reply([a.astype(np.float32) for a in u], {"num-examples": 15, "label-counts": c}) for u, c in zip(updates, counts, strict=True)]
+    strategy = build_strategy("classwise-filtered", min_nodes=5, quorum_wait_s=0)
+    strategy.current_arrays = [a.astype(np.float32) for a in current]
+    agg, _ = strategy.aggregate_train(3, replies)
+    honest_mean = np.mean([u[0] for u in updates[1:]], axis=0)
+    assert [(d["round"], len(d["nodes"])) for d in strategy.dropped_updates] == [(3, 1)]
+    assert float(np.abs(agg.to_numpy_ndarrays()[0] - honest_mean).max()) < 1.0
+    assert float(np.sign(agg.to_numpy_ndarrays()[0]).ravel() @ np.sign(honest_mean).ravel()) > 0.9 * honest_mean.size
