@@ -26,7 +26,7 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from prereview.intake import intake_file, stop_pdf_spare  # noqa: E402
+from prereview.intake import intake_file, stop_pdf_pool  # noqa: E402
 from prereview.settings import PrereviewSettings  # noqa: E402
 from tests.prereview.hostile.generate import document_image, encode, pdf_from_objects, pdf_stream  # noqa: E402
 
@@ -126,7 +126,7 @@ def main() -> None:
             assert result.pages and not result.findings, result.findings
 
     def cold_one_page() -> None:
-        stop_pdf_spare()
+        stop_pdf_pool()
         intake_all([one_text_pdf])
 
     measures: dict[str, tuple[Callable[[], object], int]] = {

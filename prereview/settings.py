@@ -28,6 +28,12 @@ class PrereviewSettings(BaseSettings):
     pdf_timeout_s: float = Field(default=60.0, gt=0, description="Wall-clock limit for one PDF, in seconds.")
     pdf_memory_mb: int = Field(default=1536, ge=256, description="Address-space limit of the PDF worker, in MiB.")
     page_timeout_s: float = Field(default=20.0, gt=0, description="Wall-clock limit for one PDF page, in seconds.")
+    pdf_pool_workers: int = Field(
+        default=2, ge=0, description="Idle sandboxed PDF worker processes kept warm (0 = a fresh worker per PDF)."
+    )
+    pdf_worker_max_files: int = Field(
+        default=50, ge=1, description="PDF files one worker process handles before it is replaced."
+    )
     render_dpi: int = Field(default=200, ge=36, le=600, description="Resolution for rendering scanned PDF pages.")
     preview_dpi: int = Field(
         default=100, ge=36, le=600, description="Resolution of the cheap rendering of PDF pages with a text layer."

@@ -3,7 +3,7 @@
 from prereview.intake.detect import FileFormat, detect_format
 from prereview.intake.intake import intake_file
 from prereview.intake.limits import FileTooLarge, read_limited, read_limited_async, read_limited_sync
-from prereview.intake.pdf import stop_pdf_spare
+from prereview.intake.pdf import stop_pdf_pool, warm_pdf_pool
 
 __all__ = [
     "FileFormat",
@@ -13,5 +13,6 @@ __all__ = [
     "read_limited",
     "read_limited_async",
     "read_limited_sync",
-    "stop_pdf_spare",
+    "stop_pdf_pool",
+    "warm_pdf_pool",
 ]

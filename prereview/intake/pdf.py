@@ -1,17 +1,12 @@
-"""PDF intake in the calling process: run the sandboxed worker and turn its events into pages and findings."""
+"""PDF intake in the calling process: hand the file to a pooled sandboxed worker and turn its events into pages and findings."""
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
-import os
 import re
 import signal
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +15,13 @@ from typing import Any
 import numpy as np
 
 from prereview.intake import findings
+from prereview.intake.pdf_pool import PdfWorkerPool
 from prereview.pages import Page, TextLine
 from prereview.report import Finding
 from prereview.settings import PrereviewSettings
 
 logger = logging.getLogger(__name__)
 
-_WORKER = Path(__file__).resolve().with_name("pdf_worker.py")
 _PAGE_FILE = re.compile(r"page-\d{4}\.npy")
 _CONTENT_KINDS = {"text_layer", "scanned", "no_text", "text_unextractable"}
 _SOURCES = {"pdf_text", "pdf_scan"}
@@ -39,16 +34,6 @@ class DecodedPdf:
 
     pages: list[Page] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-
-
-def _worker_env() -> dict[str, str]:
-    """A small environment: numeric libraries single-threaded, nothing else inherited."""
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "LC_ALL": "C.UTF-8",
-    }
 
 
 def _worker_config(settings: PrereviewSettings) -> dict[str, Any]:
@@ -71,60 +56,17 @@ def _worker_config(settings: PrereviewSettings) -> dict[str, Any]:
     }
 
 
-class _SpareWorker:
-    """One PDF worker started ahead of time, so the next PDF does not wait for Python and its imports.
-
-    Each worker handles one document and exits; taking the spare starts the next one. The spare is
-    created on first use (never at import) and killed when the interpreter exits.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen[bytes] | None = None
-        atexit.register(self.close)
-        os.register_at_fork(after_in_child=self._forget)
-
-    def _forget(self) -> None:
-        # A forked child (e.g. a server worker) must not share its parent's spare or lock.
-        self._lock = threading.Lock()
-        self._process = None
-
-    @staticmethod
-    def _start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-I", str(_WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=tempfile.gettempdir(),
-            env=_worker_env(),
-            start_new_session=True,
-            close_fds=True,
-        )
-
-    def take(self) -> subprocess.Popen[bytes]:
-        """A started worker waiting for its folder; a fresh spare takes its place."""
-        with self._lock:
-            process, self._process = self._process, self._start()
-        if process is None or process.poll() is not None:
-            process = self._start()
-        return process
-
-    def close(self) -> None:
-        """Kill the idle spare, if any."""
-        with self._lock:
-            process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait()
+_pool = PdfWorkerPool()
 
 
-_spare = _SpareWorker()
+def warm_pdf_pool(*, settings: PrereviewSettings, wait_s: float = 0.0) -> int:
+    """Start the idle PDF workers now (e.g. while the OCR engine loads); wait up to ``wait_s`` for them; return how many are ready."""
+    return _pool.warm(settings, wait_s=wait_s)
 
 
-def stop_pdf_spare() -> None:
-    """Kill the idle warm PDF worker (at application shutdown); the next PDF starts a fresh one."""
-    _spare.close()
+def stop_pdf_pool() -> None:
+    """Kill the idle PDF workers (at application shutdown); the next PDF starts fresh ones."""
+    _pool.close()
 
 
 def decode_pdf(*, name: str, data: bytes, settings: PrereviewSettings) -> DecodedPdf:
@@ -136,21 +78,9 @@ def decode_pdf(*, name: str, data: bytes, settings: PrereviewSettings) -> Decode
         (workdir / "input.pdf").write_bytes(data)
         (workdir / "config.json").write_text(json.dumps(_worker_config(settings)), encoding="utf-8")
         started = time.monotonic()
-        process = _spare.take()
-        try:
-            if process.stdin is not None:
-                process.stdin.write(f"{workdir}\n".encode())
-                process.stdin.close()
-        except OSError:
-            pass  # the worker died before reading its folder; its exit status tells the rest
-        try:
-            returncode: int | None = process.wait(timeout=settings.pdf_timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            returncode = None
+        outcome = _pool.run(workdir, settings)
         elapsed = time.monotonic() - started
-        return _collect(name=name, workdir=workdir, returncode=returncode, elapsed_s=elapsed, settings=settings)
+        return _collect(name=name, workdir=workdir, returncode=outcome.returncode, elapsed_s=elapsed, settings=settings)
 
 
 def _read_events(workdir: Path) -> list[dict[str, Any]]:

@@ -1,18 +1,20 @@
-"""The PDF worker: runs as ``python -I .../pdf_worker.py [WORKDIR]`` under resource limits.
+"""The PDF worker: runs as ``python -I .../pdf_worker.py MEMORY_MB MAX_FILE_BYTES`` under resource limits.
 
-Untrusted PDFs are parsed here, never in the calling process. The worker reads ``input.pdf`` and
-``config.json`` from WORKDIR and appends one JSON event per line to ``manifest.jsonl``; page
-images go to ``page-NNNN.npy`` (BGR uint8, written before the event that names them). No pickle
-crosses the process boundary. The caller enforces the wall-clock limit; this process enforces
-its own address-space and CPU limits and a per-page watchdog. It runs in isolated mode (-I) and
-imports nothing from this project, only numpy, pypdf and pypdfium2, so it starts fast. Without a
-WORKDIR argument it is a warm spare: it imports, then waits for the folder's path on stdin. Either
-way one process handles one document and exits.
+Untrusted PDFs are parsed here, never in the calling process. The worker is long-lived: it imports
+its libraries, caps its address space and written file size, answers ``ready`` and then reads one
+folder path per line on stdin. For each folder it reads ``input.pdf`` and ``config.json``, appends
+one JSON event per line to ``manifest.jsonl`` (page images go to ``page-NNNN.npy``, BGR uint8,
+written before the event that names them) and answers ``done`` (or ``done exit`` when it ran out
+of memory and ends itself) on its original stdout, which nothing else writes to. No pickle crosses
+the process boundary. The caller enforces the wall-clock limit and kills the worker; this process
+enforces its CPU limit per document and a per-page watchdog that ends it. It runs in isolated mode
+(-I) and imports nothing from this project, only numpy, pypdf and pypdfium2, so it starts fast.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import math
 import os
@@ -67,6 +69,11 @@ class Manifest:
         """A problem the caller turns into a Finding (codes are listed in prereview.intake.pdf)."""
         self.event("finding", code=code, detail=detail[:500], page=page)
 
+    def close(self) -> None:
+        """Close the file (the caller reads it once the document is done)."""
+        with self._lock:
+            self._file.close()
+
     def exit_on_timeout(self, page: int, limit_s: float) -> None:
         """Record the page that ran out of time and end the process at once (PDFium cannot be interrupted)."""
         with self._lock:
@@ -76,39 +83,41 @@ class Manifest:
 
 
 class Watchdog(threading.Thread):
-    """Ends the worker when one page takes longer than page_timeout_s."""
+    """Ends the worker when one page of the current document takes longer than its page_timeout_s."""
 
-    def __init__(self, manifest: Manifest, limit_s: float) -> None:
+    def __init__(self) -> None:
         super().__init__(daemon=True)
-        self._manifest = manifest
-        self._limit_s = limit_s
-        self._page: int | None = None
-        self._page_started = 0.0
+        self._watched: tuple[Manifest, float, int, float] | None = None  # manifest, limit, page, started
 
-    def start_page(self, number: int) -> None:
-        self._page_started = time.monotonic()
-        self._page = number
+    def start_page(self, manifest: Manifest, limit_s: float, number: int) -> None:
+        self._watched = (manifest, limit_s, number, time.monotonic())
 
     def end_page(self) -> None:
-        self._page = None
+        self._watched = None
 
     def run(self) -> None:
         while True:
             time.sleep(0.05)
-            page = self._page
-            if page is not None and time.monotonic() - self._page_started > self._limit_s:
-                self._manifest.exit_on_timeout(page, self._limit_s)
+            watched = self._watched
+            if watched is not None and time.monotonic() - watched[3] > watched[1]:
+                watched[0].exit_on_timeout(watched[2], watched[1])
 
 
-def limit_resources(config: dict[str, Any]) -> None:
-    """Cap address space, CPU time, written file size and core dumps before any untrusted byte is parsed."""
-    memory = int(config["pdf_memory_mb"]) * 1024 * 1024
+def limit_process(memory_mb: int, max_file_bytes: int) -> None:
+    """Cap address space, written file size and core dumps for the worker's whole life."""
+    memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = int(math.ceil(float(config["pdf_timeout_s"]))) + 2
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    largest_file = int(config["max_pixels_per_page"]) * 3 + (1 << 20)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (largest_file, largest_file))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+
+def limit_cpu(timeout_s: float) -> None:
+    """Allow this document pdf_timeout_s + 2 s of CPU on top of what the worker has used so far (SIGXCPU past it)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    used = int(math.ceil(usage.ru_utime + usage.ru_stime))
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = used + int(math.ceil(timeout_s)) + 2
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
 
 
 def inflated_size_exceeds(raw: bytes, limit: int) -> bool:
@@ -194,6 +203,14 @@ def process_document(
         code = "encrypted" if getattr(exc, "err_code", None) in PASSWORD_ERRORS else "broken"
         manifest.finding(code, f"PDFium: {exc}")
         return
+    try:
+        _process_pages(pdf=pdf, config=config, manifest=manifest, watchdog=watchdog)
+    finally:
+        pdf.close()
+
+
+def _process_pages(*, pdf: pdfium.PdfDocument, config: dict[str, Any], manifest: Manifest, watchdog: Watchdog) -> None:
+    """The page count, then each page up to max_pages under the watchdog."""
     page_count = len(pdf)
     manifest.event("document", pages=page_count)
     max_pages = int(config["max_pages"])
@@ -204,9 +221,10 @@ def process_document(
     except pdfium.PdfiumError:
         pass  # without a form environment, filled-in fields render from their appearance streams only
     pixels_left = int(config["max_pixels_per_file"])
+    page_timeout_s = float(config["page_timeout_s"])
     for index in range(min(page_count, max_pages)):
         number = index + 1
-        watchdog.start_page(number)
+        watchdog.start_page(manifest, page_timeout_s, number)
         try:
             pixels_left -= _process_page(pdf=pdf, index=index, config=config, manifest=manifest, pixels_left=pixels_left)
         except pdfium.PdfiumError as exc:
@@ -441,45 +459,58 @@ def _native_image(
     return image, px_width / (width_pt / 72.0)
 
 
-def receive_workdir(argv: list[str]) -> Path:
-    """WORKDIR from the command line, or, for a warm spare started ahead of time, from stdin.
-
-    A spare has imported its libraries while idle; once told its folder it moves there and sends
-    its stderr to the folder's stderr.txt, like a worker started for that folder.
-    """
-    if len(argv) > 1:
-        return Path(argv[1])
-    workdir = Path(sys.stdin.readline().strip())
-    if not workdir.is_dir():
-        sys.exit(2)
-    os.chdir(workdir)
+def handle_document(workdir: Path, watchdog: Watchdog) -> bool:
+    """Process WORKDIR/input.pdf as described in the module docstring; False when the worker must not go on."""
     stderr = os.open(workdir / "stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.dup2(stderr, 2)
     os.close(stderr)
-    return workdir
-
-
-def main(argv: list[str]) -> int:
-    """Process WORKDIR/input.pdf as described in the module docstring."""
-    workdir = receive_workdir(argv)
     config = json.loads((workdir / "config.json").read_text(encoding="utf-8"))
-    limit_resources(config)
+    limit_cpu(float(config["pdf_timeout_s"]))
     config["workdir"] = str(workdir)
     manifest = Manifest(workdir / MANIFEST)
+    healthy = True
     try:
         path = workdir / "input.pdf"
         go_on, password = prescan(path, config, manifest)
         if go_on:
-            watchdog = Watchdog(manifest, float(config["page_timeout_s"]))
-            watchdog.start()
             process_document(path=path, password=password, config=config, manifest=manifest, watchdog=watchdog)
     except MemoryError:
+        # The heap may be left fragmented or half-freed: finish this document, then let a fresh worker take over.
+        healthy = False
         manifest.finding("memory", f"pdf_memory_mb ({config['pdf_memory_mb']} MiB) exceeded")
     except RecursionError:
         manifest.finding("too_complex", "object nesting too deep")
     except Exception as exc:  # anything else the parsers raise on a hostile file means "broken"
         manifest.finding("broken", f"{type(exc).__name__}: {str(exc)[:300]}")
+    finally:
+        watchdog.end_page()
     manifest.event("done")
+    manifest.close()
+    gc.collect()
+    return healthy
+
+
+def main(argv: list[str]) -> int:
+    """Serve documents until stdin closes, as described in the module docstring."""
+    memory_mb, max_file_bytes = int(argv[1]), int(argv[2])
+    # Replies go to a private copy of stdout; library chatter on fd 1 goes to stderr instead.
+    replies = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    os.dup2(2, 1)
+    limit_process(memory_mb, max_file_bytes)
+    # The imported modules stay for the worker's life; frozen, they cost nothing in each document's collection.
+    gc.collect()
+    gc.freeze()
+    watchdog = Watchdog()
+    watchdog.start()
+    replies.write("ready\n")
+    while line := sys.stdin.buffer.readline():
+        workdir = Path(line.decode("utf-8", "replace").strip())
+        if not (workdir / "config.json").is_file():
+            return 2
+        healthy = handle_document(workdir, watchdog)
+        replies.write("done\n" if healthy else "done exit\n")
+        if not healthy:
+            return 0
     return 0
 
 

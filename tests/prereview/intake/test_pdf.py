@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prereview.intake import intake_file, stop_pdf_spare
-from prereview.intake.pdf import _collect, _spare
+from prereview.intake import intake_file
+from prereview.intake.pdf import _collect
 from prereview.report import FindingCode
 from prereview.settings import PrereviewSettings
 from tests.prereview.hostile.generate import (
@@ -264,18 +264,6 @@ def test_a_worker_that_dies_keeps_finished_pages(
     assert [(f.code, f.page) for f in result.findings][0] == (FindingCode.unreadable_page, 2)
     assert result.findings[1].code is code and detail in result.findings[1].detail
     assert "1 of 2 pages" in result.findings[1].detail
-
-
-def test_a_dead_spare_worker_is_replaced(settings: PrereviewSettings) -> None:
-    intake_file(name="warm.pdf", data=text_pdf(LINES), settings=settings)
-    spare = _spare._process
-    assert spare is not None and spare.poll() is None
-    spare.kill()
-    spare.wait()
-    (page,) = intake_file(name="after.pdf", data=text_pdf(LINES), settings=settings).pages
-    assert [line.text for line in page.text_lines] == LINES
-    stop_pdf_spare()
-    assert _spare._process is None and spare.poll() is not None
 
 
 def test_worker_output_past_the_page_limit_is_not_loaded(tmp_path: Path, settings: PrereviewSettings) -> None:
