@@ -10,7 +10,7 @@ from prereview.intake.pdf import _worker_config
 from prereview.settings import PrereviewSettings
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "prereview-intake.md"
-INTAKE_SETTINGS = {"max_file_mb", *_worker_config(PrereviewSettings())}
+INTAKE_SETTINGS = {"max_file_mb", "pdf_pool_workers", "pdf_worker_max_files", *_worker_config(PrereviewSettings())}
 INTAKE_CODES = [
     "unsupported_file",
     "file_too_large",
