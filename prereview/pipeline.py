@@ -18,7 +18,7 @@ from prereview.checks.document import check_page_fields, check_validity
 from prereview.checks.materials import PageValues, cross_check, page_value
 from prereview.classify import Classification, classify_page
 from prereview.extract.fields import canonical_fields, extract_fields
-from prereview.intake import intake_file
+from prereview.intake import intake_file, warm_pdf_pool
 from prereview.ocr import CachedOcrEngine, OcrEngine, PaddleOcrEngine, RapidOcrEngine
 from prereview.pages import Page, TextLine
 from prereview.quality import QualityResult, QualityThresholds, check_quality, deskew
@@ -534,7 +534,10 @@ class Pipeline:
     @classmethod
     def create(cls, *, settings: PrereviewSettings, ocr: OcrEngine | None = None) -> Pipeline:
         """A pipeline with the given engine, or the configured one loaded now (once per worker)."""
-        return cls(settings=settings, ocr=ocr if ocr is not None else build_engine(settings))
+        if ocr is None:
+            warm_pdf_pool(settings=settings)  # the PDF workers import while the OCR models load
+            ocr = build_engine(settings)
+        return cls(settings=settings, ocr=ocr)
 
     def analyse(self, *, files: Sequence[tuple[str, bytes]], service: Service | None = None,
                 form: dict[str, Any] | None = None, facts: dict[str, Any] | None = None,
