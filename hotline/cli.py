@@ -38,9 +38,11 @@ app.add_typer(intent_app, name="intent")
 db_app = typer.Typer(help="数据库 Database schema.", no_args_is_help=True)
 guides_app = typer.Typer(help="办事指南目录 Service catalog.", no_args_is_help=True)
 users_app = typer.Typer(help="工作人员账号 Staff accounts.", no_args_is_help=True)
+submissions_app = typer.Typer(help="预审申请 Citizen submissions and their uploaded files.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(guides_app, name="guides")
 app.add_typer(users_app, name="users")
+app.add_typer(submissions_app, name="submissions")
 
 
 class CliError(Exception):
@@ -231,6 +233,23 @@ def users_enable(username: Annotated[str, typer.Argument(help="Sign-in name")]) 
     with _database() as (_settings, factory), session_scope(factory) as session:
         set_user_active(session, username=username, active=True, actor="cli")
     typer.echo(f"enabled {username}")
+
+
+@submissions_app.command("purge")
+def submissions_purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only report what would be deleted")] = False,
+) -> None:
+    """清理过期材料 Delete uploaded files and page images of closed submissions past HOTLINE_UPLOAD_RETENTION_DAYS."""
+    from hotline.submissions import blob_store, purge_expired_uploads
+
+    with _database() as (settings, factory):
+        report = purge_expired_uploads(
+            factory, store=blob_store(settings), retention_days=settings.upload_retention_days, dry_run=dry_run,
+            actor="cli-purge",
+        )
+    if report.blobs_failed:
+        raise CliError(report.line())
+    typer.echo(report.line())
 
 
 def _one_line(exc: BaseException) -> str:

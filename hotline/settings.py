@@ -35,6 +35,13 @@ class HotlineSettings(BaseSettings):
         default=None, description="Federated model registry the hotline serves the promoted intent model from"
     )
     max_upload_mb: int = Field(default=20, ge=1, le=1024)
+    upload_retention_days: int = Field(
+        default=30, ge=0, le=36500,
+        description="Days after a submission is closed before its files and page images are deleted (0: keep)",
+    )
+    upload_purge_interval_s: int = Field(
+        default=86400, ge=60, description="How often the job queue runs the upload purge"
+    )
     log_level: str = "INFO"
     page_size: int = Field(default=50, ge=1, le=500)
     search_limit: int = Field(default=20, ge=1, le=200)

@@ -36,12 +36,14 @@ class ClaimedJob:
     token: str
 
 
-def enqueue_job(session: Session, *, kind: str, payload: dict[str, Any], max_attempts: int) -> Job:
-    """Add a pending job to the caller's transaction."""
+def enqueue_job(
+    session: Session, *, kind: str, payload: dict[str, Any], max_attempts: int, run_after: dt.datetime | None = None
+) -> Job:
+    """Add a pending job to the caller's transaction, runnable from ``run_after`` (default: now)."""
     now = utcnow()
     job = Job(
         kind=kind, payload=payload, status=JobStatus.pending.value, attempts=0, max_attempts=max_attempts,
-        created_at=now, updated_at=now, run_after=now,
+        created_at=now, updated_at=now, run_after=run_after or now,
     )
     session.add(job)
     session.flush()

@@ -4,6 +4,13 @@ from hotline.submissions import models
 from hotline.submissions.handlers import PrereviewJob, blob_store, create_handlers
 from hotline.submissions.masking import mask_form, mask_id_number, mask_phone
 from hotline.submissions.models import Decision, ReviewDecision, Submission, SubmissionFile, SubmissionStatus
+from hotline.submissions.retention import (
+    PURGE_JOB_KIND,
+    PurgeReport,
+    UploadPurgeJob,
+    purge_expired_uploads,
+    schedule_upload_purge,
+)
 from hotline.submissions.review import (
     FakeReviewer,
     PageImage,
@@ -28,6 +35,7 @@ from hotline.submissions.storage import BlobStore
 
 __all__ = [
     "JOB_KIND",
+    "PURGE_JOB_KIND",
     "BlobStore",
     "Decision",
     "FakeReviewer",
@@ -35,6 +43,7 @@ __all__ = [
     "PipelineReviewer",
     "PrereviewJob",
     "Progress",
+    "PurgeReport",
     "ReviewDecision",
     "ReviewOutcome",
     "Reviewer",
@@ -44,6 +53,7 @@ __all__ = [
     "SubmissionRuntime",
     "SubmissionSettings",
     "SubmissionStatus",
+    "UploadPurgeJob",
     "blob_store",
     "create_handlers",
     "create_submission",
@@ -55,6 +65,8 @@ __all__ = [
     "mask_id_number",
     "mask_phone",
     "models",
+    "purge_expired_uploads",
     "router",
+    "schedule_upload_purge",
     "submissions_lifespan",
 ]

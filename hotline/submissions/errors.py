@@ -57,3 +57,10 @@ class NotReviewableError(HotlineError):
 
     code = "not_reviewable"
     status_code = 409
+
+
+class FilesPurgedError(HotlineError):
+    """The submission's files and page images were deleted after the retention period."""
+
+    code = "files_purged"
+    status_code = 410

@@ -17,6 +17,7 @@ from hotline.models import ServiceVersion
 from hotline.settings import HotlineSettings
 from hotline.submissions.masking import mask_text
 from hotline.submissions.models import Submission, SubmissionStatus
+from hotline.submissions.retention import PURGE_JOB_KIND, UploadPurgeJob
 from hotline.submissions.review import PipelineReviewer, Progress, Reviewer, ReviewerUnavailableError
 from hotline.submissions.service import JOB_KIND
 from hotline.submissions.storage import BlobStore
@@ -121,4 +122,10 @@ class PrereviewJob:
 
 def create_handlers(settings: HotlineSettings, *, reviewer: Reviewer | None = None) -> dict[str, JobHandler]:
     """Every job handler of the application, keyed by job kind."""
-    return {JOB_KIND: PrereviewJob(reviewer=reviewer or PipelineReviewer(), store=blob_store(settings))}
+    store = blob_store(settings)
+    return {
+        JOB_KIND: PrereviewJob(reviewer=reviewer or PipelineReviewer(), store=store),
+        PURGE_JOB_KIND: UploadPurgeJob(
+            store=store, retention_days=settings.upload_retention_days, interval_s=settings.upload_purge_interval_s
+        ),
+    }

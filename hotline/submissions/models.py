@@ -26,6 +26,10 @@ class SubmissionStatus(StrEnum):
 
 
 FLAGGED_STATUSES = (SubmissionStatus.needs_review.value, SubmissionStatus.needs_fix.value)
+CLOSED_STATUSES = (
+    SubmissionStatus.passed.value, SubmissionStatus.approved.value, SubmissionStatus.returned.value
+)
+"""Statuses no clerk still has to act on: only these submissions' files may be purged."""
 
 
 class Decision(StrEnum):
@@ -61,6 +65,7 @@ class Submission(Base):
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    files_purged_at: Mapped[dt.datetime | None] = mapped_column()
     files: Mapped[list[SubmissionFile]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="SubmissionFile.position",
         lazy="selectin",

@@ -20,8 +20,9 @@ from hotline.db import session_scope
 from hotline.errors import PermissionDeniedError
 from hotline.jobs import Job
 from hotline.models import ServiceVersion
-from hotline.submissions.errors import SubmissionNotFoundError
+from hotline.submissions.errors import FilesPurgedError, SubmissionNotFoundError
 from hotline.submissions.models import FLAGGED_STATUSES, Decision, Submission
+from hotline.submissions.retention import PURGED_NOTICE
 from hotline.submissions.runtime import get_runtime, get_templates, submissions_lifespan
 from hotline.submissions.schemas import DecisionCreate, DecisionRead, SubmissionCreated, SubmissionRead, SubmissionSummary
 from hotline.submissions.service import (
@@ -205,7 +206,7 @@ def submission_page(reference: str, request: Request, db: DbSession, principal: 
         findings=findings, pages=pages_with_findings(submission, findings, _image_url(request, submission)),
         form=mask_form(submission.form), form_labels=FORM_LABELS, current_status=STATUS_LABELS[submission.status],
         finished=submission.status not in UNFINISHED, severity_labels=SEVERITY_LABELS,
-        poll_ms=get_runtime(request).settings.progress_poll_ms,
+        poll_ms=get_runtime(request).settings.progress_poll_ms, purged_notice=PURGED_NOTICE,
         progress_url=request.url_for("api_get_submission", reference=reference).path,
         **_checklist_context(service, submission),
     )
@@ -219,6 +220,8 @@ def submission_page_image(reference: str, index: int, request: Request, db: DbSe
         ensure_department_access(principal, submission.department)
     else:
         submission = get_citizen_submission(db, reference=reference, citizen_id=principal.citizen_id)
+    if submission.files_purged_at is not None:
+        raise FilesPurgedError(PURGED_NOTICE)
     pages = submission.pages or []
     if not 0 <= index < len(pages):
         raise SubmissionNotFoundError("没有这一页 / no such page", code="page_not_found")
@@ -267,6 +270,7 @@ def review_detail_page(reference: str, request: Request, db: DbSession, principa
         current_status=STATUS_LABELS[submission.status], severity_labels=SEVERITY_LABELS,
         decision_labels=DECISION_LABELS, decisions=list(reversed(submission.decisions)),
         finished=submission.status not in UNFINISHED, error=request.query_params.get("error"),
+        purged_notice=PURGED_NOTICE,
     )
 
 

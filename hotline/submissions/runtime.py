@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -9,15 +10,20 @@ from dataclasses import dataclass
 from fastapi import FastAPI, Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import PackageLoader
+from sqlalchemy.exc import SQLAlchemyError
 
 from guides.rendering import create_environment
+from hotline.db import session_scope
 from hotline.jobs import JobQueue, JobSettings, WorkerPool, create_queue
 from hotline.settings import HotlineSettings
 from hotline.submissions.handlers import blob_store, create_handlers
+from hotline.submissions.retention import schedule_upload_purge
 from hotline.submissions.review import PipelineReviewer, Reviewer
 from hotline.submissions.settings import SubmissionSettings
 from hotline.submissions.storage import BlobStore
 from hotline.web.templating import GUIDES_STATIC_URL
+
+logger = logging.getLogger("hotline.submissions")
 
 
 @dataclass
@@ -39,6 +45,8 @@ def build_runtime(app: FastAPI, *, start_workers: bool) -> SubmissionRuntime:
     job_settings = getattr(app.state, "job_settings", None) or JobSettings()
     reviewer = getattr(app.state, "reviewer", None) or PipelineReviewer()
     queue = create_queue(job_settings)
+    if start_workers and settings.upload_retention_days:
+        _schedule_purge(app, settings, job_settings)
     pool = None
     if start_workers and job_settings.in_app_workers:
         pool = WorkerPool(
@@ -51,6 +59,17 @@ def build_runtime(app: FastAPI, *, start_workers: bool) -> SubmissionRuntime:
         settings=submission_settings, job_settings=job_settings, store=blob_store(settings), queue=queue,
         reviewer=reviewer, pool=pool,
     )
+
+
+def _schedule_purge(app: FastAPI, settings: HotlineSettings, job_settings: JobSettings) -> None:
+    """Make sure a periodic upload purge is waiting in the job queue (the app still starts if this fails)."""
+    try:
+        with session_scope(app.state.session_factory) as session:
+            schedule_upload_purge(
+                session, delay_s=settings.upload_purge_interval_s, max_attempts=job_settings.max_attempts
+            )
+    except SQLAlchemyError:
+        logger.warning("could not schedule the upload purge; the next start tries again", exc_info=True)
 
 
 @asynccontextmanager

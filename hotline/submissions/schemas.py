@@ -67,6 +67,9 @@ class SubmissionRead(BaseModel):
     materials: list[dict[str, Any]] | None
     findings: list[FindingRead]
     pages: list[PageRead]
+    files_purged_at: dt.datetime | None = Field(
+        default=None, description="When the files and page images were deleted after the retention period"
+    )
     job_status: str | None = None
     job_attempts: int | None = None
     result_url: str

@@ -59,6 +59,23 @@ class BlobStore:
         """The bytes of a stored blob."""
         return self.path(sha256).read_bytes()
 
+    def delete(self, sha256: str) -> int:
+        """Remove a stored blob; returns the bytes freed (0 when it was already gone)."""
+        target = self.path(sha256)
+        try:
+            size = target.stat().st_size
+            target.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def size(self, sha256: str) -> int:
+        """The size of a stored blob in bytes (0 when it is not stored)."""
+        try:
+            return self.path(sha256).stat().st_size
+        except FileNotFoundError:
+            return 0
+
     def exists(self, sha256: str) -> bool:
         """Whether a blob with this hash is stored."""
         return self.path(sha256).is_file()

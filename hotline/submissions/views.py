@@ -52,7 +52,9 @@ def finding_views(submission: Submission, *, staff: bool) -> list[FindingRead]:
 
 
 def page_views(submission: Submission, *, image_url: str) -> list[PageRead]:
-    """Page previews; ``image_url`` is a pattern with ``{index}``."""
+    """Page previews (none once the files were purged); ``image_url`` is a pattern with ``{index}``."""
+    if submission.files_purged_at is not None:
+        return []
     return [
         PageRead(file=page["file"], page=page["page"], width=page["width"], height=page["height"],
                  image_url=image_url.format(index=index))
@@ -79,6 +81,7 @@ def submission_read(
         materials=(submission.report or {}).get("materials"),
         findings=finding_views(submission, staff=staff),
         pages=page_views(submission, image_url=image_url),
+        files_purged_at=submission.files_purged_at,
         job_status=job.status if job is not None else None,
         job_attempts=job.attempts if job is not None else None,
         result_url=result_url,
