@@ -252,9 +252,8 @@ class ExtractStep:
             run.findings.extend(check_page_fields(document_type=kind, fields=state.fields, canonical=state.canonical,
                                                   lines=state.lines, file=file, page=page,
                                                   min_confidence=self.min_confidence))
-            if kind == DocumentType.id_card:
-                run.findings.extend(check_validity(fields=state.fields, lines=state.lines, file=file, page=page,
-                                                   application_date=run.application_date))
+            run.findings.extend(check_validity(document_type=kind, fields=state.fields, lines=state.lines, file=file,
+                                               page=page, application_date=run.application_date))
         return StepResult()
 
 
@@ -366,7 +365,8 @@ class MaterialChecksStep:
                 self._signature(run, material, pages)
         for result in run.materials:
             blocking = [f for f in run.findings if f.material == result.material and f.severity == "blocking"]
-            unsure = [f for f in run.findings if f.material == result.material and f.code == FindingCode.low_confidence]
+            unsure = [f for f in run.findings if f.material == result.material and f.severity == "warning"
+                      and f.code in (FindingCode.low_confidence, FindingCode.address_mismatch)]
             if result.status == "ok" and blocking:
                 result.status = "defective"
             elif result.status == "ok" and unsure:
@@ -390,7 +390,7 @@ class MaterialChecksStep:
         authority = {CrossCheckField.name: DocumentType.id_card, CrossCheckField.id_number: DocumentType.id_card,
                      CrossCheckField.uscc: DocumentType.business_licence,
                      CrossCheckField.legal_representative: DocumentType.business_licence,
-                     CrossCheckField.address: DocumentType.business_licence}
+                     CrossCheckField.address: DocumentType.application_form}
         for check_field, kind in authority.items():
             if check_field in references:
                 continue

@@ -66,17 +66,26 @@ def check_page_fields(*, document_type: DocumentType, fields: dict[str, Any], ca
     return findings
 
 
-def check_validity(*, fields: dict[str, Any], lines: list[TextLine], file: str, page: int,
-                   application_date: dt.date) -> list[Finding]:
-    """``document_expired`` when the printed validity period does not cover the application date."""
-    text = fields.get("有效期限")
-    if not text:
+VALIDITY_LABELS = {DocumentType.id_card: "有效期限", DocumentType.business_licence: "营业期限"}
+_EXPIRED_MESSAGES = {
+    DocumentType.id_card: "证件已过有效期（或尚未生效），请使用有效证件。",
+    DocumentType.business_licence: "营业执照的营业期限已届满（或尚未开始），请提交在营业期限内的营业执照。",
+}
+
+
+def check_validity(*, document_type: DocumentType, fields: dict[str, Any], lines: list[TextLine], file: str,
+                   page: int, application_date: dt.date) -> list[Finding]:
+    """``document_expired`` when an ID card's 有效期限 or a licence's 营业期限 does not cover the application date."""
+    label = VALIDITY_LABELS.get(document_type)
+    text = fields.get(label) if label else None
+    if not label or not text:
         return []
     validity = parse_validity(str(text))
     if validity is None or validity.covers(application_date):
         return []
-    line = line_for(lines, validity.start.strftime("%Y.%m.%d")) or line_for(lines, "有效期限")
+    start = validity.start.isoformat() if validity.start else "?"
     end = validity.end.isoformat() if validity.end else "长期"
+    line = next((line for line in lines if parse_validity(line.text) == validity), None) or line_for(lines, label)
     return [_finding(FindingCode.document_expired, file=file, page=page, line=line,
-                     message="证件已过有效期（或尚未生效），请使用有效证件。",
-                     detail=f"valid {validity.start.isoformat()} to {end}; application date {application_date.isoformat()}")]
+                     message=_EXPIRED_MESSAGES[document_type],
+                     detail=f"{label} {start} to {end}; application date {application_date.isoformat()}")]

@@ -153,8 +153,8 @@ def id_card_back(person: Person, *, valid_to: dt.date | None | str = "person") -
 
 
 def business_licence(business: Business, rng: random.Random, *, uscc: str | None = None, seal: bool = True,
-                     legal_representative: str | None = None) -> Image.Image:
-    """A business licence (营业执照) page with the registrar's red seal, 1100×1400 px."""
+                     legal_representative: str | None = None, term: str = "长期") -> Image.Image:
+    """A business licence (营业执照) page with its 营业期限 and the registrar's red seal, 1100×1400 px."""
     image = _paper(1100, 1400, (252, 250, 244))
     draw = ImageDraw.Draw(image)
     draw.rectangle((30, 30, 1070, 1370), outline=(180, 140, 60), width=10)
@@ -167,16 +167,19 @@ def business_licence(business: Business, rng: random.Random, *, uscc: str | None
         ("法定代表人" if "公司" in business.kind else "经 营 者", legal_representative or business.legal_representative),
         ("注册资本", business.capital),
         ("成立日期", cn_date(business.founded)),
+        ("营业期限", term),
         ("住　　所", business.address),
     )
-    y = 420
+    y = 400
     for label, value in rows:
         draw.text((110, y), label, font=font(32), fill=INK)
-        draw.text((330, y), value[:20], font=font(32), fill=INK)
-        if len(value) > 20:
+        # A term (2015年03月02日至2035年03月01日) stays on one line, in a smaller size.
+        width = 24 if label == "营业期限" else 20
+        draw.text((330, y), value[:width], font=font(28 if label == "营业期限" else 32), fill=INK)
+        if len(value) > width:
             y += 52
-            draw.text((330, y), value[20:], font=font(32), fill=INK)
-        y += 90
+            draw.text((330, y), value[width:], font=font(32), fill=INK)
+        y += 85
     draw.text((620, 1140), "登记机关", font=font(32), fill=INK)
     issued = business.founded + dt.timedelta(days=rng.randint(0, 30))
     draw.text((700, 1260), cn_date(issued), font=font(30), fill=INK)

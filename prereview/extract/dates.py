@@ -9,7 +9,7 @@ from dataclasses import dataclass
 _DATE = re.compile(r"(\d{4})\s*[年.\-/]\s*(\d{1,2})\s*[月.\-/]\s*(\d{1,2})\s*日?")
 _RANGE = re.compile(
     r"(\d{4}\s*[年.\-/]\s*\d{1,2}\s*[月.\-/]\s*\d{1,2}\s*日?)\s*(?:-|—|–|至|~|到)+\s*"
-    r"(长期|\d{4}\s*[年.\-/]\s*\d{1,2}\s*[月.\-/]\s*\d{1,2}\s*日?)"
+    r"(长期|永久|\d{4}\s*[年.\-/]\s*\d{1,2}\s*[月.\-/]\s*\d{1,2}\s*日?)"
 )
 
 
@@ -26,25 +26,32 @@ def parse_date(text: str) -> dt.date | None:
 
 @dataclass(frozen=True)
 class Validity:
-    """A validity period; ``end`` None means 长期 (no expiry)."""
+    """A validity period; ``start`` None means no printed start (a bare 长期), ``end`` None means 长期."""
 
-    start: dt.date
+    start: dt.date | None
     end: dt.date | None
 
     def covers(self, day: dt.date) -> bool:
         """Whether the document is valid on ``day``."""
-        return self.start <= day and (self.end is None or day <= self.end)
+        return (self.start is None or self.start <= day) and (self.end is None or day <= self.end)
+
+    def text(self) -> str:
+        """The period in the dotted form, 2018.03.01-2038.03.01, 2018.03.01-长期 or 长期."""
+        if self.start is None:
+            return "长期"
+        return f"{self.start:%Y.%m.%d}-{f'{self.end:%Y.%m.%d}' if self.end else '长期'}"
 
 
 def parse_validity(text: str) -> Validity | None:
-    """A validity range such as 2018.03.01-2038.03.01 or 2018.03.01-长期, or None."""
+    """A validity range such as 2018.03.01-2038.03.01, 2018年3月1日至长期 or a bare 长期, or None."""
     match = _RANGE.search(text.replace("O", "0"))
     if not match:
-        return None
+        # A business licence with no fixed term may print only 长期 (or 永久).
+        return Validity(None, None) if re.fullmatch(r"\W*(长期|永久)\W*", text.strip()) else None
     start = parse_date(match.group(1))
     if start is None:
         return None
-    if match.group(2) == "长期":
+    if match.group(2) in ("长期", "永久"):
         return Validity(start, None)
     end = parse_date(match.group(2))
     if end is None or end < start:

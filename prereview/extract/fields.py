@@ -16,6 +16,7 @@ _ID_NUMBER = re.compile(r"[0-9OoDQlIiZzSBG|]{17}[0-9OoDQlIiZzSBGxX×|]")
 _USCC = re.compile(r"[0-9A-Z]{18}")
 
 PERSON_NAME_LABELS = ("经营者姓名", "申请人姓名", "申请人", "姓名", "委托人")
+ADDRESS_LABELS = ("经营场所", "住所", "房屋地址", "地址")
 ENTITY_NAME_LABELS = ("单位名称", "名称", "企业名称", "个体工商户名称")
 LEGAL_REP_LABELS = ("法定代表人", "经营者", "负责人")
 
@@ -73,13 +74,12 @@ def extract_id_card(lines: list[TextLine]) -> dict[str, Any]:
     if "有效期限" in joined or parse_validity(joined):
         validity = parse_validity(joined.split("有效期限", 1)[-1])
         if validity:
-            end = validity.end.strftime("%Y.%m.%d") if validity.end else "长期"
-            fields["有效期限"] = f"{validity.start:%Y.%m.%d}-{end}"
+            fields["有效期限"] = validity.text()
     return fields
 
 
 def extract_business_licence(lines: list[TextLine]) -> dict[str, Any]:
-    """Fields of a business licence: 统一社会信用代码, 名称, 类型, 法定代表人/经营者, 注册资本, 成立日期, 住所."""
+    """Fields of a business licence: 统一社会信用代码, 名称, 类型, 法定代表人/经营者, 注册资本, 成立日期, 营业期限, 住所."""
     texts = [_clean(line.text) for line in lines]
     joined = "".join(texts)
     fields: dict[str, Any] = {}
@@ -87,7 +87,8 @@ def extract_business_licence(lines: list[TextLine]) -> dict[str, Any]:
     if match := _USCC.search(normalise_uscc(tail[:30])):
         fields["统一社会信用代码"] = match.group(0)
     labels = {"名称": ("名称",), "类型": ("类型",), "法定代表人": ("法定代表人", "经营者", "负责人"),
-              "注册资本": ("注册资本",), "成立日期": ("成立日期",), "住所": ("住所", "经营场所")}
+              "注册资本": ("注册资本",), "成立日期": ("成立日期",), "营业期限": ("营业期限",),
+              "住所": ("住所", "经营场所")}
     stops = ("类型", "法定代表人", "经营者", "注册资本", "成立日期", "住所", "登记机关", "营业期限", "经营范围")
     for key, options in labels.items():
         for label in options:
@@ -100,6 +101,8 @@ def extract_business_licence(lines: list[TextLine]) -> dict[str, Any]:
         if index is not None and index + 1 < len(texts) and len(texts[index + 1]) <= 6 \
                 and not any(word in texts[index + 1] for word in (*stops, "年")):
             fields["住所"] += texts[index + 1]
+    if "营业期限" in fields and (term := parse_validity(fields["营业期限"])):
+        fields["营业期限"] = term.text()
     return fields
 
 
@@ -127,7 +130,7 @@ def extract_fields(document_type: DocumentType, lines: list[TextLine]) -> dict[s
 
 
 def canonical_fields(document_type: DocumentType, fields: dict[str, Any]) -> dict[str, str]:
-    """The cross-checked fields (name, id_number, uscc, legal_representative, entity_name) of a page."""
+    """The cross-checked fields (name, id_number, uscc, legal_representative, entity_name, address) of a page."""
     canonical: dict[str, str] = {}
 
     def first(labels: tuple[str, ...]) -> str | None:
@@ -146,6 +149,8 @@ def canonical_fields(document_type: DocumentType, fields: dict[str, Any]) -> dic
     elif document_type == DocumentType.lease_contract:
         if fields.get("承租方"):
             canonical["name"] = fields["承租方"]
+        if address := first(ADDRESS_LABELS):
+            canonical["address"] = address
     else:
         if name := first(PERSON_NAME_LABELS):
             canonical["name"] = name
@@ -153,6 +158,8 @@ def canonical_fields(document_type: DocumentType, fields: dict[str, Any]) -> dic
             canonical["entity_name"] = entity
         if rep := first(("法定代表人",)):
             canonical["legal_representative"] = rep
+        if address := first(ADDRESS_LABELS):
+            canonical["address"] = address
         if number := first(("身份证号码", "公民身份号码", "证件号码")):
             found = find_id_number(number)
             canonical["id_number"] = found or normalise_id_number(number)

@@ -13,7 +13,7 @@ CONTRACT = {
     "scjg-gtgsh-sl": {
         "application_form": ("application_form", {"signature_required"}, ["name", "id_number"], None),
         "operator_id_card": ("id_card", {"valid_on_application_date"}, ["name", "id_number"], None),
-        "premises_proof": ("lease_contract", {"signature_required"}, ["name"], None),
+        "premises_proof": ("lease_contract", {"signature_required"}, ["name", "address"], None),
         "agent_authorisation": ("power_of_attorney", {"signature_required"}, [], "applicant.is_agent"),
         "agent_id_card": ("id_card", {"valid_on_application_date"}, [], "applicant.is_agent"),
     },
@@ -25,7 +25,7 @@ CONTRACT = {
             "business_licence", {"seal_required"}, ["uscc", "legal_representative", "name"], None
         ),
         "legal_rep_id_card": ("id_card", {"valid_on_application_date"}, ["name", "id_number"], None),
-        "premises_proof": ("lease_contract", {"signature_required"}, [], None),
+        "premises_proof": ("lease_contract", {"signature_required"}, ["address"], None),
         "agent_authorisation": ("power_of_attorney", {"signature_required"}, [], "applicant.is_agent"),
         "agent_id_card": ("id_card", {"valid_on_application_date"}, [], "applicant.is_agent"),
     },

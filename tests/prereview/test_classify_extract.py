@@ -39,6 +39,24 @@ def test_business_licence_fields_with_separate_label_boxes():
     assert fields["法定代表人"] == "李四"
     assert fields["成立日期"] == "2020年5月6日"
     assert canonical_fields(DocumentType.business_licence, fields)["entity_name"] == "福州市鼓楼区一品面馆"
+    assert "营业期限" not in fields
+
+
+@pytest.mark.parametrize(
+    ("printed", "extracted"),
+    [
+        (("营业期限", "2015年03月02日至2035年03月01日"), "2015.03.02-2035.03.01"),
+        (("营业期限2020.01.01-长期",), "2020.01.01-长期"),
+        (("营业期限", "长期"), "长期"),
+        (("营业期限", "2015年03月02日起"), "2015年03月02日起"),
+    ],
+)
+def test_business_licence_term(printed, extracted):
+    page = lines("营业执照", "统一社会信用代码 91350100M000100Y43", "成立日期", "2015年3月2日", *printed,
+                 "住所", "福建省福州市鼓楼区中山路8号", "登记机关")
+    fields = extract_fields(DocumentType.business_licence, page)
+    assert fields["营业期限"] == extracted
+    assert fields["成立日期"] == "2015年3月2日" and fields["住所"] == "福建省福州市鼓楼区中山路8号"
 
 
 @pytest.mark.parametrize(
@@ -60,3 +78,7 @@ def test_labelled_form_and_lease_canonical_fields():
     assert canonical_fields(DocumentType.application_form, form) == {"name": "张三", "id_number": "110105199001020016"}
     lease = extract_fields(DocumentType.lease_contract, lines("出租方（甲方）：王五", "承租方（乙方）：张三"))
     assert canonical_fields(DocumentType.lease_contract, lease) == {"name": "张三"}
+    lease = extract_fields(DocumentType.lease_contract, lines("承租方（乙方）：张三", "房屋地址：北京市朝阳区人民路1号"))
+    assert canonical_fields(DocumentType.lease_contract, lease) == {"name": "张三", "address": "北京市朝阳区人民路1号"}
+    form = extract_fields(DocumentType.application_form, lines("申请书", "经营者姓名：张三", "经营场所：朝阳区人民路1号"))
+    assert canonical_fields(DocumentType.application_form, form)["address"] == "朝阳区人民路1号"

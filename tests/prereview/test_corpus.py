@@ -1,12 +1,21 @@
 import datetime as dt
 import json
+import random
 
 import cv2
 import numpy as np
 import pytest
 
+from guides import load_demo_catalog
 from prereview.checks.identifiers import check_id_number, check_uscc
+from prereview.checks.materials import compare_addresses
 from prereview.corpus import DEFECTS, UnknownDefectError, applicable_defects, generate_application, generate_corpus
+from prereview.corpus.generate import equivalent_address, licence_term
+from prereview.extract.dates import parse_validity
+from prereview.pipeline import Pipeline
+from prereview.settings import PrereviewSettings
+
+TODAY = dt.date(2026, 11, 24)
 
 
 def test_generation_is_deterministic_and_identifiers_valid():
@@ -56,3 +65,60 @@ def test_generate_corpus_writes_files_and_truth(tmp_path):
     folder = tmp_path / "app_0000"
     assert json.loads((folder / "truth.json").read_text(encoding="utf-8")) == truths[0]
     assert sorted(p.name for p in (folder / "files").iterdir()) == sorted(truths[0]["materials"])
+
+
+def test_consistency_defects_have_exact_ground_truth():
+    _, form, _, truth = generate_application("scjg-spjy-xk", 3, ["uscc_mismatch"])
+    printed = truth["expected_fields"]["form.jpg"]["统一社会信用代码"]
+    assert printed != form["uscc"] == truth["expected_fields"]["licence.jpg"]["统一社会信用代码"]
+    assert check_uscc(printed) is None and check_uscc(form["uscc"]) is None
+    assert truth["expected_findings"] == [{"code": "uscc_mismatch", "file": "form.jpg"}]
+    _, form, _, truth = generate_application("scjg-spjy-xk", 3, ["legal_rep_mismatch"])
+    assert truth["expected_fields"]["licence.jpg"]["法定代表人"] != form["legal_representative"]
+    assert truth["expected_findings"] == [{"code": "legal_representative_mismatch", "file": "licence.jpg"}]
+    _, _, _, truth = generate_application("scjg-spjy-xk", 3, ["licence_expired"])
+    assert not parse_validity(truth["expected_fields"]["licence.jpg"]["营业期限"]).covers(TODAY)
+    assert truth["expected_findings"] == [{"code": "document_expired", "file": "licence.jpg"}]
+    for service in ("scjg-gtgsh-sl", "scjg-spjy-xk"):
+        _, form, _, truth = generate_application(service, 3, ["address_mismatch"])
+        assert compare_addresses(truth["expected_fields"]["lease.jpg"]["房屋地址"], form["address"]) == "different"
+        assert truth["expected_findings"] == [{"code": "address_mismatch", "file": "lease.jpg"}]
+
+
+def test_clean_applications_write_licence_terms_and_addresses_in_equivalent_forms():
+    _, form, _, truth = generate_application("scjg-spjy-xk", 7)
+    assert parse_validity(truth["expected_fields"]["licence.jpg"]["营业期限"]).covers(TODAY)
+    assert compare_addresses(truth["expected_fields"]["lease.jpg"]["房屋地址"], form["address"]) == "same"
+    rng = random.Random(1)
+    terms = [licence_term(rng, dt.date(2015, 3, 2), TODAY, expired=False) for _ in range(30)]
+    assert {printed for printed, _ in terms} >= {"长期", "2015年03月02日至长期", "2015年03月02日至2035年03月01日"}
+    assert all(parse_validity(printed) == parse_validity(extracted) for printed, extracted in terms)
+    address = "广东省广州市天河区中山路12号3栋1201室"
+    written = {equivalent_address(rng, address) for _ in range(30)}
+    assert len(written) == 4 and all(compare_addresses(other, address) == "same" for other in written)
+
+
+def test_licence_defects_need_a_licence():
+    for defect in ("uscc_mismatch", "legal_rep_mismatch", "licence_expired"):
+        assert defect not in applicable_defects("scjg-gtgsh-sl")
+    assert "address_mismatch" in applicable_defects("scjg-gtgsh-sl")
+    assert "address_mismatch" not in applicable_defects("zfgjj-tq-zf")
+
+
+@pytest.fixture(scope="module")
+def real_pipeline(rapid_ocr):
+    return Pipeline.create(settings=PrereviewSettings(), ocr=rapid_ocr)
+
+
+@pytest.mark.parametrize(
+    ("service", "defect"),
+    [("scjg-spjy-xk", "uscc_mismatch"), ("scjg-spjy-xk", "legal_rep_mismatch"), ("scjg-spjy-xk", "licence_expired"),
+     ("scjg-gtgsh-sl", "address_mismatch")],
+)
+def test_consistency_defects_round_trip_through_the_pipeline(real_pipeline, service, defect):
+    files, form, facts, truth = generate_application(service, 31, [defect])
+    catalog = {s.code: s for s in load_demo_catalog()}
+    report = real_pipeline.check(service=catalog[service], files=files, form=form, facts=facts, application_date=TODAY)
+    assert report.verdict == "needs_fix"
+    assert {(f.code.value, f.file) for f in report.findings if f.severity == "blocking"} == {
+        (item["code"], item["file"]) for item in truth["expected_findings"]}
