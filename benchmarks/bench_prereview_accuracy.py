@@ -7,6 +7,9 @@ passed; baseline in the same run: the same corpus with the quality gate and cros
 clerk gets without pre-review). Ends with one JSON line.
 
     .venv/bin/python benchmarks/bench_prereview_accuracy.py --n 100 --workers 2
+
+``--seed`` draws another corpus from the generator (a held-out run); ``--defects a,b`` injects only
+those defects (a targeted run; services none of them applies to get clean applications only).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def _run_one(job: tuple[str, int, list[str]]) -> dict[str, Any]:
             "pages": len(files)}
 
 
-def _jobs(n: int, seed: int) -> list[tuple[str, int, list[str]]]:
+def _jobs(n: int, seed: int, only: tuple[str, ...] = ()) -> list[tuple[str, int, list[str]]]:
     import random
 
     from prereview.corpus import SERVICES, applicable_defects
@@ -61,8 +64,8 @@ def _jobs(n: int, seed: int) -> list[tuple[str, int, list[str]]]:
         service = SERVICES[index % len(SERVICES)]
         # 40 % clean applications; the rest get one defect, cycling so every defect is represented.
         defects: list[str] = []
-        if index % 5 not in (0, 3):
-            choices = applicable_defects(service)
+        choices = [d for d in applicable_defects(service) if not only or d in only]
+        if index % 5 not in (0, 3) and choices:
             defects = [choices[(defective[service] + rng.randrange(2)) % len(choices)]]
             defective[service] += 2
         jobs.append((service, seed * 100_000 + index, defects))
@@ -152,8 +155,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100, help="applications in the corpus")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--defects", default="", help="comma-separated defects to inject (default: all)")
     args = parser.parse_args()
-    jobs = _jobs(args.n, args.seed)
+    from prereview.corpus import DEFECTS
+
+    only = tuple(name for name in args.defects.split(",") if name)
+    unknown = sorted(set(only) - set(DEFECTS))
+    if unknown:
+        parser.error(f"unknown defects {', '.join(unknown)}; known: {', '.join(DEFECTS)}")
+    jobs = _jobs(args.n, args.seed, only)
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers, initializer=_init, initargs=(1,)) as pool:
         results = []
@@ -180,7 +190,7 @@ def main() -> None:
     print(f"real images: {json.dumps(real, ensure_ascii=False)}")
     summary = {key: value for key, value in scores.items() if key != "misses"}
     summary.update({"seconds": round(elapsed, 1), "median_s_per_page": round(statistics.median(per_page), 3),
-                    "real_images": real, "workers": args.workers, "seed": args.seed})
+                    "real_images": real, "workers": args.workers, "seed": args.seed, "defects": list(only) or "all"})
     print(json.dumps(summary, ensure_ascii=False))
 
 
