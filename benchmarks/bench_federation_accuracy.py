@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from federation.data import LabelledTexts, parse_partition, partition_indices
-from federation.model import FeatureHasher, IntentModel, macro_f1
+from federation.model import FeatureHasher, IntentModel, document_frequencies, idf_weights, macro_f1, weight_features
 from federation.simulation import run_federated_simulation, run_in_process
+from federation.task import DEFAULT_RUN_CONFIG
 from real_data import DATA, held_out_split, load_zhihu
 
 
@@ -44,15 +45,17 @@ def load_taipei(min_rows: int = 20) -> LabelledTexts:
 def evaluate(model: IntentModel, test: LabelledTexts) -> float:
     """Macro-F1 of a model on a test set."""
     y = model.encode_labels(test.labels, model.labels)
-    logits, _ = model.logits(model.hasher.transform(test.texts))
+    logits, _ = model.logits(model.features(test.texts))
     return macro_f1(y, logits.argmax(1), len(model.labels))
 
 
-def train_alone(data: LabelledTexts, labels: tuple[str, ...], *, epochs: int = 10, seed: int = 0) -> IntentModel:
-    """One model on one data set, same optimiser settings as the federated departments."""
-    model = IntentModel(labels=labels, hasher=FeatureHasher())
+def train_alone(data: LabelledTexts, labels: tuple[str, ...], *, epochs: int = 20, seed: int = 0) -> IntentModel:
+    """One model on one data set (IDF from that data), same loss and optimiser settings as the federated departments."""
+    model = IntentModel(labels=labels, hasher=FeatureHasher(), loss=str(DEFAULT_RUN_CONFIG["loss"]))
     x = model.hasher.transform(data.texts)
-    model.fit(x, model.encode_labels(data.labels, labels), epochs=epochs, learning_rate=10.0, optimizer="sgd", seed=seed)
+    model.idf = idf_weights(document_frequencies(x), x.shape[0])
+    model.fit(weight_features(x, model.idf), model.encode_labels(data.labels, labels), epochs=epochs,
+              learning_rate=float(DEFAULT_RUN_CONFIG["learning-rate"]), optimizer=str(DEFAULT_RUN_CONFIG["optimizer"]), seed=seed)
     return model
 
 

@@ -10,14 +10,28 @@ import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from flwr.clientapp import ClientApp
 from flwr.clientapp.typing import Mod
 from flwr.clientapp.mod import fixedclipping_mod
-from flwr.app import ArrayRecord, Context, Message, MessageType, MetricRecord, RecordDict
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord, RecordDict
 from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
 
 from federation.model import IntentModel
-from federation.task import Department, LocalData, TaskConfig, evaluate_department, load_local_data, record_egress, resolve_department, train_department
+from federation.task import (
+    IDF_CONFIG_KEY,
+    Department,
+    LocalData,
+    TaskConfig,
+    department_statistics,
+    evaluate_department,
+    load_local_data,
+    record_egress,
+    resolve_department,
+    train_department,
+    with_idf,
+)
 
 _LOCAL_CACHE: dict[tuple[object, ...], LocalData] = {}
 _LOCAL_CACHE_SIZE = 64
@@ -31,11 +45,20 @@ def optional_fixedclipping_mod(msg: Message, context: Context, call_next):  # ty
     return call_next(msg, context)
 
 
-def _setup(msg: Message, context: Context, overrides: Mapping[str, object]) -> tuple[TaskConfig, Department, IntentModel, LocalData]:
-    config = TaskConfig.from_run_config({**dict(context.run_config), **overrides})
+def idf_from_config(config: ConfigRecord | None, n_buckets: int) -> np.ndarray | None:
+    """The IDF weights the server put into a train/evaluate config (None when the run has none)."""
+    raw = (config or {}).get(IDF_CONFIG_KEY)
+    if raw is None:
+        return None
+    idf = np.frombuffer(bytes(raw), dtype=np.float32)  # type: ignore[arg-type]
+    if idf.shape != (n_buckets,):
+        raise ValueError(f"the server's IDF weights have {idf.size} entries, the model has {n_buckets} buckets")
+    return idf
+
+
+def _local_data(context: Context, config: TaskConfig, model: IntentModel) -> tuple[Department, LocalData]:
+    """The department and its unweighted featurised split (cached per data file and config)."""
     dept = resolve_department(context.node_config, config)
-    model = config.new_model()
-    model.set_arrays(msg.content["arrays"].to_numpy_ndarrays())
     data_path = Path(dept.data_path)
     key = (str(data_path), data_path.stat().st_mtime_ns if data_path.exists() else 0, model.labels, model.request_types, model.hasher, tuple(sorted(config.values.items())))
     if key not in _LOCAL_CACHE:
@@ -43,7 +66,16 @@ def _setup(msg: Message, context: Context, overrides: Mapping[str, object]) -> t
         while len(_LOCAL_CACHE) >= _LOCAL_CACHE_SIZE:
             _LOCAL_CACHE.pop(next(iter(_LOCAL_CACHE)))
         _LOCAL_CACHE[key] = load_local_data(dept, config, model)
-    return config, dept, model, _LOCAL_CACHE[key]
+    return dept, _LOCAL_CACHE[key]
+
+
+def _setup(msg: Message, context: Context, overrides: Mapping[str, object]) -> tuple[TaskConfig, Department, IntentModel, LocalData]:
+    config = TaskConfig.from_run_config({**dict(context.run_config), **overrides})
+    model = config.new_model()
+    model.set_arrays(msg.content["arrays"].to_numpy_ndarrays())
+    dept, local = _local_data(context, config, model)
+    model.idf = idf_from_config(msg.content.config_records.get("config"), model.hasher.n_buckets)
+    return config, dept, model, with_idf(local, model.idf)
 
 
 def build_client_app(overrides: Mapping[str, object] | None = None, *, extra_mods: Sequence[Mod] = ()) -> ClientApp:
@@ -69,6 +101,14 @@ def build_client_app(overrides: Mapping[str, object] | None = None, *, extra_mod
         )
         record_egress(dept=dept, run_id=str(context.run_id), server_round=server_round, model=model, metrics=metrics, config=config)
         content = RecordDict({"arrays": ArrayRecord(model.get_arrays()), "metrics": MetricRecord(metrics)})
+        return Message(content=content, reply_to=msg)
+
+    @app.query()
+    def statistics(msg: Message, context: Context) -> Message:
+        config = TaskConfig.from_run_config({**dict(context.run_config), **extra})
+        dept, local = _local_data(context, config, config.new_model())
+        doc_freq, num_docs = department_statistics(local=local, dept=dept, run_id=str(context.run_id))
+        content = RecordDict({"statistics": ArrayRecord({"document-frequency": Array(doc_freq)}), "metrics": MetricRecord({"num-documents": num_docs})})
         return Message(content=content, reply_to=msg)
 
     @app.evaluate()

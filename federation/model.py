@@ -1,7 +1,8 @@
-"""The intent model: hashed character n-grams and jieba words into a linear softmax, in numpy.
+"""The intent model: IDF-weighted hashed character n-grams and jieba words into linear one-vs-rest heads, in numpy.
 
 Pure module (no Flower import): it featurises, trains one department's local epochs (optionally with
-DP-SGD), calibrates, predicts, and saves/loads. Parameters travel as a list of numpy arrays.
+DP-SGD), calibrates, predicts, and saves/loads. Parameters travel as a list of numpy arrays; the IDF
+weights are a sum of departments' document frequencies, computed once before training.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import scipy.sparse as sp
 OUT_OF_SCOPE = "out_of_scope"
 MODEL_FILE = "model.npz"
 META_FILE = "model.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+LOSSES = ("modified-huber", "softmax")
 
 _PRIME = np.uint64(1_000_003)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -95,15 +97,21 @@ def _word_buckets(text: str, n_buckets: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FeatureHasher:
-    """Maps texts to L2-normalised log-count vectors over hashed char 1..n-grams and jieba words."""
+    """Maps texts to L2-normalised (IDF-weighted) log-count vectors over hashed char 1..n-grams and jieba words."""
 
     n_buckets: int = 2**17
-    max_ngram: int = 3
+    max_ngram: int = 2
     use_words: bool = True
     max_chars: int = 600
 
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """Featurise texts into a (len(texts), n_buckets) float32 CSR matrix; rows have unit norm."""
+    def transform(self, texts: Sequence[str], idf: np.ndarray | None = None) -> sp.csr_matrix:
+        """Featurise texts into a (len(texts), n_buckets) float32 CSR matrix; rows have unit norm.
+
+        With `idf` (one weight per bucket), each log count is multiplied by its bucket's weight
+        before the row is normalised.
+        """
+        if idf is not None and np.shape(idf) != (self.n_buckets,):
+            raise ValueError(f"idf has shape {np.shape(idf)}, the hasher has {self.n_buckets} buckets")
         if self.use_words:
             import jieba
 
@@ -118,6 +126,8 @@ class FeatureHasher:
                 buckets = np.concatenate([buckets, _word_buckets(clean, self.n_buckets)])
             uniq, counts = np.unique(buckets.astype(np.int64), return_counts=True)
             vals = 1.0 + np.log(counts.astype(np.float32))
+            if idf is not None:
+                vals *= idf[uniq]
             norm = float(np.linalg.norm(vals))
             if norm > 0:
                 vals /= norm
@@ -127,6 +137,29 @@ class FeatureHasher:
         data = np.concatenate(values) if values else np.zeros(0, np.float32)
         idx = np.concatenate(indices) if indices else np.zeros(0, np.int64)
         return sp.csr_matrix((data, idx, np.asarray(indptr)), shape=(len(texts), self.n_buckets), dtype=np.float32)
+
+
+def document_frequencies(features: sp.csr_matrix) -> np.ndarray:
+    """Per bucket, how many rows (documents) use it: what a department contributes to the IDF sum."""
+    return np.bincount(features.indices, minlength=features.shape[1]).astype(np.float64)
+
+
+def idf_weights(doc_freq: np.ndarray, num_docs: float) -> np.ndarray:
+    """Smoothed IDF, log((1 + N) / (1 + df)) + 1, as float32 (unseen buckets get the largest weight)."""
+    df = np.clip(np.asarray(doc_freq, dtype=np.float64), 0.0, None)
+    n = max(float(num_docs), float(df.max(initial=0.0)))
+    return (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+
+
+def weight_features(features: sp.csr_matrix, idf: np.ndarray | None) -> sp.csr_matrix:
+    """Apply IDF weights to unweighted features from `FeatureHasher.transform` (same result as passing `idf` there)."""
+    if idf is None:
+        return features
+    weighted = sp.csr_matrix(features, dtype=np.float32, copy=True)
+    weighted.data *= np.asarray(idf, dtype=np.float32)[weighted.indices]
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
+    weighted.data /= np.repeat(np.where(norms > 0, norms, 1.0), np.diff(weighted.indptr)).astype(np.float32)
+    return weighted
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -142,9 +175,31 @@ def _one_hot(y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return out, mask
 
 
+def _loss_gradient(scores: np.ndarray, y: np.ndarray, mask: np.ndarray, loss: str) -> tuple[np.ndarray, float]:
+    """Per-example gradient of the loss w.r.t. the scores (zero rows where unlabelled) and the summed loss.
+
+    modified-huber: one-vs-rest, target +1 for the label and -1 for every other class; the squared
+    hinge (LinearSVC's loss) for margins above -1 and linear below, so a large learning rate cannot
+    make a badly wrong score's gradient grow without bound.
+    """
+    if loss == "softmax":
+        p = _softmax(scores)
+        grad = (p - y) * mask[:, None]
+        value = float(-np.log(np.clip((p * y).sum(1), 1e-9, None))[mask].sum())
+        return grad.astype(np.float32), value
+    signs = 2.0 * y - 1.0
+    margin = signs * scores
+    slack = np.minimum(np.maximum(0.0, 1.0 - margin), 2.0) * mask[:, None]
+    value = np.where(margin < -1.0, -4.0 * margin, slack * slack) * mask[:, None]
+    return (-2.0 * signs * slack).astype(np.float32), float(value.sum())
+
+
 @dataclass
 class IntentModel:
-    """Linear softmax over hashed features with an intent head and an optional request-type head."""
+    """Linear one-vs-rest (or softmax) heads over hashed features: intents and an optional request type.
+
+    Scores become probabilities by a softmax over the scores divided by a calibrated temperature.
+    """
 
     labels: tuple[str, ...]
     request_types: tuple[str, ...] = ()
@@ -156,10 +211,18 @@ class IntentModel:
     oos_threshold: float = 0.5
     arrays: list[np.ndarray] = field(default_factory=list)
     metadata: dict[str, object] = field(default_factory=dict)
+    loss: str = "modified-huber"
+    idf: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(set(self.labels)) != len(self.labels) or len(self.labels) < 2:
             raise ValueError("labels must be at least two distinct names")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; use {' or '.join(LOSSES)}")
+        if self.idf is not None:
+            self.idf = np.asarray(self.idf, dtype=np.float32)
+            if self.idf.shape != (self.hasher.n_buckets,):
+                raise ValueError(f"idf has shape {self.idf.shape}, the hasher has {self.hasher.n_buckets} buckets")
         if not self.arrays:
             self.arrays = self.initial_arrays()
         self._check_arrays(self.arrays)
@@ -193,6 +256,10 @@ class IntentModel:
         return int(sum(a.nbytes for a in self.arrays))
 
     # ----- inference -------------------------------------------------------------------------
+    def features(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Featurise texts the way this model was trained (hashing plus its IDF weights, if any)."""
+        return self.hasher.transform(texts, self.idf)
+
     def logits(self, features: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray | None]:
         """Uncalibrated logits of each head for featurised texts."""
         intent = np.asarray(features @ self.arrays[0]) + self.arrays[1]
@@ -201,7 +268,7 @@ class IntentModel:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated intent probabilities, shape (len(texts), len(labels))."""
-        intent, _ = self.logits(self.hasher.transform(texts))
+        intent, _ = self.logits(self.features(texts))
         return _softmax(intent / self.temperature)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
@@ -212,7 +279,7 @@ class IntentModel:
         """
         if not texts:
             return []
-        intent, rtype = self.logits(self.hasher.transform(texts))
+        intent, rtype = self.logits(self.features(texts))
         probs = _softmax(intent / self.temperature)
         rprobs = _softmax(rtype / self.request_type_temperature) if rtype is not None else None
         oos = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else None
@@ -268,7 +335,7 @@ class IntentModel:
         optimizer: str = "adam",
         seed: int = 0,
     ) -> TrainReport:
-        """Train in place with Adam (or DP-SGD with Adam on the noised gradient); returns a report.
+        """Train in place with SGD or Adam (or DP-SGD on the noised gradient) on the model's loss; returns a report.
 
         With `dp`, each step draws a Poisson sample (rate `dp.sampling_rate`), clips every example's
         gradient to `dp.clip_norm`, adds Gaussian noise of std `noise_multiplier * clip_norm` to the sum
@@ -306,13 +373,12 @@ class IntentModel:
                 else:
                     batch = np.nonzero(rng.random(n) < dp.sampling_rate)[0]
                 xb = features[batch]
-                p_int = _softmax(np.asarray(xb @ self.arrays[0]) + self.arrays[1])
-                g_int = (p_int - y_int[batch]) * m_int[batch][:, None]
-                losses.append(float(-np.log(np.clip((p_int * y_int[batch]).sum(1), 1e-9, None))[m_int[batch]].sum()) / max(1, len(batch)))
+                g_int, loss_sum = _loss_gradient(np.asarray(xb @ self.arrays[0]) + self.arrays[1], y_int[batch], m_int[batch], self.loss)
+                losses.append(loss_sum / max(1, len(batch)))
                 heads = [g_int]
                 if has_rt:
-                    p_rt = _softmax(np.asarray(xb @ self.arrays[2]) + self.arrays[3])
-                    heads.append((p_rt - y_rt[batch]) * m_rt[batch][:, None])
+                    g_rt, _ = _loss_gradient(np.asarray(xb @ self.arrays[2]) + self.arrays[3], y_rt[batch], m_rt[batch], self.loss)
+                    heads.append(g_rt)
                 if dp is not None:
                     err_sq = sum((g * g).sum(axis=1) for g in heads)
                     norms = np.sqrt(row_sq[batch] * err_sq)
@@ -381,9 +447,11 @@ class IntentModel:
         """Write `model.npz` (parameters) and `model.json` (labels, hasher, calibration) into a directory."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(out / MODEL_FILE, *self.arrays)
+        extra = {"idf": self.idf} if self.idf is not None else {}
+        np.savez_compressed(out / MODEL_FILE, *self.arrays, **extra)
         meta = {
             "format_version": FORMAT_VERSION,
+            "loss": self.loss,
             "labels": list(self.labels),
             "request_types": list(self.request_types),
             "departments": self.departments,
@@ -410,11 +478,16 @@ class IntentModel:
             raise ModelFileError(f"{src} has no {META_FILE} and {MODEL_FILE}")
         try:
             meta = json.loads((src / META_FILE).read_text(encoding="utf-8"))
-            if meta.get("format_version") != FORMAT_VERSION:
-                raise ModelFileError(f"{src / META_FILE}: unsupported format_version {meta.get('format_version')!r}")
+            version = meta.get("format_version")
+            if version not in (1, FORMAT_VERSION):
+                raise ModelFileError(f"{src / META_FILE}: unsupported format_version {version!r} (this code reads 1 and {FORMAT_VERSION})")
             with np.load(src / MODEL_FILE) as npz:
-                arrays = [npz[f"arr_{i}"] for i in range(len(npz.files))]
+                arrays = [npz[name] for name in sorted((f for f in npz.files if f.startswith("arr_")), key=lambda f: int(f[4:]))]
+                idf = npz["idf"] if "idf" in npz.files else None
+            # Version 1 files are softmax models without IDF weights.
             return cls(
+                loss=str(meta.get("loss", "softmax")),
+                idf=idf,
                 labels=tuple(meta["labels"]),
                 request_types=tuple(meta.get("request_types", ())),
                 hasher=FeatureHasher(**meta["hasher"]),

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from logging import WARNING
 from pathlib import Path
 
-from flwr.app import ArrayRecord, ConfigRecord, Context, MetricRecord
+import numpy as np
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord, RecordDict
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import DifferentialPrivacyClientSideFixedClipping, Strategy
+from flwr.supercore import log
 
-from federation.model import pick_temperature
-from federation.strategies import build_strategy
-from federation.task import RoundEvent, TaskConfig, append_round, evaluate_centrally, load_round_hook, write_metrics
+from federation.model import idf_weights, pick_temperature
+from federation.strategies import QuorumNotReached, build_strategy, wait_for_nodes
+from federation.task import IDF_CONFIG_KEY, RoundEvent, TaskConfig, append_round, evaluate_centrally, load_round_hook, write_metrics
 
 
 def _plain(record: MetricRecord | None) -> dict[str, object]:
@@ -28,12 +31,52 @@ def _summary(record: MetricRecord | None) -> dict[str, object]:
     return {k: v for k, v in _plain(record).items() if not isinstance(v, list)}
 
 
+def collect_idf(grid: Grid, config: TaskConfig) -> tuple[np.ndarray | None, dict[str, object]]:
+    """The statistics exchange before round 1: sum departments' document frequencies into IDF weights.
+
+    Returns (None, reason) and the run trains without IDF when record-level DP is on (exact counts
+    would be an unaccounted release), when it is switched off, or when fewer than `min-nodes`
+    departments answer in time.
+    """
+    if not config.bool("idf-weighting"):
+        return None, {"idf": False, "idf_reason": "idf-weighting is off"}
+    if config.dp() is not None:
+        return None, {"idf": False, "idf_reason": "record-level DP is on; exact document frequencies would not be private"}
+    min_nodes = config.int("min-nodes")
+    try:
+        nodes = wait_for_nodes(grid, min_nodes, config.float("quorum-wait-s"))
+    except QuorumNotReached as exc:
+        return None, {"idf": False, "idf_reason": str(exc)}
+    messages = [
+        Message(content=RecordDict({"config": ConfigRecord({"statistics": "document-frequency"})}), dst_node_id=node, message_type=MessageType.QUERY)
+        for node in nodes
+    ]
+    replies = [m for m in grid.send_and_receive(messages, timeout=config.float("round-timeout-s")) if not m.has_error()]
+    doc_freq = np.zeros(config.int("n-buckets"), dtype=np.float64)
+    num_docs = 0.0
+    answered = 0
+    for reply in replies:
+        stats = reply.content.array_records.get("statistics")
+        counts = stats["document-frequency"].numpy() if stats is not None and "document-frequency" in stats else None
+        if counts is None or counts.shape != doc_freq.shape:
+            continue
+        doc_freq += counts
+        num_docs += float(reply.content.metric_records["metrics"]["num-documents"])  # type: ignore[arg-type]
+        answered += 1
+    if answered < min_nodes:
+        log(WARNING, "statistics: %s of %s required departments answered; training without IDF weights", answered, min_nodes)
+        return None, {"idf": False, "idf_reason": f"only {answered} of {min_nodes} departments sent document frequencies"}
+    return idf_weights(doc_freq, num_docs), {"idf": True, "idf_departments": answered, "idf_documents": int(num_docs)}
+
+
 def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, object]:
     """Run all rounds on `grid`, calibrate, save the model and metrics; returns the metrics dict."""
     started = time.monotonic()
     out_dir = Path(config.str("model-out-dir") or "federation-model")
     hook = load_round_hook(config.str("round-hook"))
     model = config.new_model()
+    model.idf, idf_facts = collect_idf(grid, config)
+    stage_config = {IDF_CONFIG_KEY: model.idf.tobytes()} if model.idf is not None else {}
     min_nodes = config.int("min-nodes")
     inner = build_strategy(
         config.str("strategy"),
@@ -56,6 +99,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         central: dict[str, float] = {}
         if eval_path:
             probe = config.new_model()
+            probe.idf = model.idf
             probe.set_arrays(arrays.to_numpy_ndarrays())
             central = evaluate_centrally(probe, eval_path, config, cache=eval_cache)
         if server_round > 0:
@@ -72,8 +116,8 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         initial_arrays=ArrayRecord(model.get_arrays()),
         num_rounds=config.int("num-server-rounds"),
         timeout=config.float("round-timeout-s"),
-        train_config=ConfigRecord({"local-epochs": config.int("local-epochs")}),
-        evaluate_config=ConfigRecord({}),
+        train_config=ConfigRecord({"local-epochs": config.int("local-epochs"), **stage_config}),
+        evaluate_config=ConfigRecord(dict(stage_config)),
         evaluate_fn=after_round,
     )
     if result.arrays is not None and len(result.arrays) > 0:
@@ -83,7 +127,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         model.temperature = pick_temperature(last_eval["nll-by-temperature"])  # type: ignore[arg-type]
     if "request-type-nll-by-temperature" in last_eval:
         model.request_type_temperature = pick_temperature(last_eval["request-type-nll-by-temperature"])  # type: ignore[arg-type]
-    model.metadata = {"run_id": run_id, "strategy": config.str("strategy"), "rounds": config.int("num-server-rounds")}
+    model.metadata = {"run_id": run_id, "strategy": config.str("strategy"), "rounds": config.int("num-server-rounds"), **idf_facts}
     model.save(out_dir)
     metrics: dict[str, object] = {
         "run_id": run_id,
@@ -91,7 +135,9 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         "num_rounds": config.int("num-server-rounds"),
         "skipped_rounds": list(getattr(inner, "skipped_rounds", [])),
         "model_bytes": model.size_bytes,
-        "bytes_per_department_per_round": 2 * model.size_bytes,
+        "bytes_per_department_per_round": 2 * model.size_bytes + (2 * model.idf.nbytes if model.idf is not None else 0),
+        "statistics_bytes_per_department": int(model.idf.nbytes) if model.idf is not None else 0,
+        **idf_facts,
         "temperature": model.temperature,
         "client_dp_noise_multiplier": client_dp,
         "record_dp_noise_multiplier": config.float("dp-noise-multiplier"),

@@ -17,19 +17,23 @@ from pathlib import Path
 import numpy as np
 
 from federation.data import LABEL_COLUMN, REQUEST_TYPE_COLUMN, TEXT_COLUMN, DataFileError, LabelledTexts, read_labelled_csv, stratified_split
-from federation.model import DpSgdConfig, FeatureHasher, IntentModel, TrainReport, macro_f1
+from federation.model import DpSgdConfig, FeatureHasher, IntentModel, TrainReport, document_frequencies, macro_f1, weight_features
 from federation.privacy import EGRESS_FILE, LEDGER_FILE, DpRelease, PrivacyBudgetExceeded, PrivacyLedger, log_egress, now_iso
 from federation.taxonomy import REQUEST_TYPES, department_of, intent_labels
 
 ROUNDS_FILE = "rounds.jsonl"
 METRICS_FILE = "metrics.json"
+IDF_CONFIG_KEY = "feature-idf"
+"""Train/evaluate config key carrying the run's IDF weights (float32 bytes, one per hashed bucket)."""
 
 DEFAULT_RUN_CONFIG: dict[str, object] = {
     "num-server-rounds": 10,
     "strategy": "classwise",
-    "local-epochs": 5,
-    "learning-rate": 10.0,
+    "local-epochs": 10,
+    "learning-rate": 2.0,
     "optimizer": "sgd",
+    "loss": "modified-huber",
+    "idf-weighting": True,
     "batch-size": 32,
     "min-nodes": 3,
     "round-timeout-s": 120,
@@ -98,6 +102,18 @@ class TaskConfig:
         """A string setting."""
         return str(self.values[key])
 
+    def bool(self, key: str) -> bool:
+        """A true/false setting (TOML booleans, or "true"/"false"/1/0 from the command line)."""
+        value = self.values[key]
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise TaskConfigError(f"run-config {key!r} must be true or false, got {value!r}")
+
     def list(self, key: str) -> list[str]:
         """A comma-separated list setting (empty string = empty list)."""
         return [v.strip() for v in self.str(key).split(",") if v.strip()]
@@ -121,10 +137,16 @@ class TaskConfig:
         return DpSgdConfig(clip_norm=self.float("dp-clip-norm"), noise_multiplier=sigma, sampling_rate=self.float("dp-sampling-rate"))
 
     def new_model(self) -> IntentModel:
-        """A zero-initialised model for this run's labels and feature space."""
+        """A zero-initialised model for this run's labels, loss and feature space (no IDF weights yet)."""
         labels = self.labels()
+        try:
+            loss = self.str("loss")
+            IntentModel(labels=("a", "b"), hasher=FeatureHasher(n_buckets=2), loss=loss)
+        except ValueError as exc:
+            raise TaskConfigError(f"run-config 'loss': {exc}") from exc
         return IntentModel(
             labels=labels,
+            loss=loss,
             request_types=self.request_types(),
             hasher=FeatureHasher(n_buckets=self.int("n-buckets")),
             departments={k: v for k, v in department_of().items() if k in labels},
@@ -182,7 +204,7 @@ class LocalData:
 
 
 def load_local_data(dept: Department, config: TaskConfig, model: IntentModel) -> LocalData:
-    """Read the department's CSV, drop rows whose label the run does not know, split and featurise."""
+    """Read the department's CSV, drop rows whose label the run does not know, split and featurise (with the model's IDF)."""
     data = read_labelled_csv(
         dept.data_path,
         text_columns=config.list("text-columns") or [TEXT_COLUMN],
@@ -198,7 +220,7 @@ def load_local_data(dept: Department, config: TaskConfig, model: IntentModel) ->
 def featurise_split(data: LabelledTexts, model: IntentModel, *, holdout_fraction: float, seed: int) -> LocalData:
     """Stratified train/held-out split of labelled texts, featurised with the model's hasher."""
     train_idx, eval_idx = stratified_split(data.labels, test_fraction=holdout_fraction, seed=seed)
-    x = model.hasher.transform(data.texts)
+    x = model.features(data.texts)
     y = model.encode_labels(data.labels, model.labels)
     rt = None
     if data.request_types is not None and model.request_types:
@@ -211,6 +233,40 @@ def featurise_split(data: LabelledTexts, model: IntentModel, *, holdout_fraction
         y_eval=y[eval_idx],
         rt_eval=rt[eval_idx] if rt is not None else None,
     )
+
+
+def with_idf(local: LocalData, idf: np.ndarray | None) -> LocalData:
+    """The same split with IDF weights applied to unweighted features (departments cache the unweighted ones)."""
+    if idf is None:
+        return local
+    return LocalData(
+        x_train=weight_features(local.x_train, idf),  # type: ignore[arg-type]
+        y_train=local.y_train,
+        rt_train=local.rt_train,
+        x_eval=weight_features(local.x_eval, idf),  # type: ignore[arg-type]
+        y_eval=local.y_eval,
+        rt_eval=local.rt_eval,
+    )
+
+
+def department_statistics(*, local: LocalData, dept: Department, run_id: str) -> tuple[np.ndarray, int]:
+    """Per hashed bucket, how many of the department's training messages use it, and how many there are.
+
+    The server sums these over departments into the IDF weights (a plain sum, so it could run under
+    secure aggregation). Logged to the egress log like every other upload.
+    """
+    doc_freq = document_frequencies(local.x_train).astype(np.float32)  # type: ignore[arg-type]
+    num_docs = int(local.x_train.shape[0])  # type: ignore[attr-defined]
+    log_egress(
+        dept.egress_path,
+        department_id=dept.department_id,
+        run_id=run_id,
+        server_round=0,
+        arrays={"document-frequency": doc_freq},
+        metrics={"num-documents": num_docs, "purpose": "IDF weights (summed over departments)"},
+        dp=None,
+    )
+    return doc_freq, num_docs
 
 
 def label_counts(y: np.ndarray, num_classes: int) -> list[int]:
@@ -306,7 +362,7 @@ def evaluate_centrally(model: IntentModel, path: str | Path, config: TaskConfig,
         y = model.encode_labels(data.labels, model.labels)
         if cache is not None:
             cache.update(features=x, labels=y)
-    logits, _ = model.logits(x)  # type: ignore[arg-type]
+    logits, _ = model.logits(weight_features(x, model.idf))  # type: ignore[arg-type]
     pred = logits.argmax(axis=1)
     return {"macro-f1": macro_f1(y, pred, len(model.labels)), "accuracy": float((pred == y).mean()), "num-examples": float(len(y))}  # type: ignore[arg-type]
 

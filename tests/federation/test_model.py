@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 import pytest
 
-from federation.model import DpSgdConfig, FeatureHasher, IntentModel, ModelFileError, macro_f1, normalise_text
+from federation.model import (
+    DpSgdConfig,
+    FeatureHasher,
+    IntentModel,
+    ModelFileError,
+    document_frequencies,
+    idf_weights,
+    macro_f1,
+    normalise_text,
+    weight_features,
+)
 
 
 def _trained(data, **fit) -> tuple[IntentModel, object, np.ndarray]:
@@ -116,3 +127,48 @@ def test_out_of_scope_needs_its_threshold_or_a_weak_best_label():
     model.set_arrays([w, np.log(np.asarray([0.28, 0.27, 0.45], np.float32))])
     [p] = model.predict(["任意"])
     assert (p.label, p.out_of_scope) == ("a", True)
+
+
+def test_idf_weights_downweight_common_buckets_and_survive_save_load(tmp_path, three_topics):
+    hasher = FeatureHasher(n_buckets=2**14)
+    x = hasher.transform(three_topics.texts)
+    df = document_frequencies(x)
+    idf = idf_weights(df, x.shape[0])
+    assert idf[df.argmax()] < idf[df == 0].min()
+    assert abs(weight_features(x, idf) - hasher.transform(three_topics.texts, idf)).max() < 1e-6
+    model, _, _ = _trained(three_topics)
+    model.idf = idf
+    model.save(tmp_path)
+    loaded = IntentModel.load(tmp_path)
+    assert loaded.loss == "modified-huber" and np.array_equal(loaded.idf, idf)
+    assert loaded.predict(["公积金贷款"]) == model.predict(["公积金贷款"])
+    with pytest.raises(ValueError, match="buckets"):
+        IntentModel(labels=("a", "b"), hasher=FeatureHasher(n_buckets=64), idf=np.ones(32))
+
+
+def test_format_1_files_load_as_softmax_without_idf_and_unknown_versions_are_refused(tmp_path, three_topics):
+    model, _, _ = _trained(three_topics, epochs=2)
+    model.save(tmp_path)
+    meta = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
+    del meta["loss"]
+    meta["format_version"] = 1
+    (tmp_path / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    old = IntentModel.load(tmp_path)
+    assert old.loss == "softmax" and old.idf is None
+    meta["format_version"] = 7
+    (tmp_path / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelFileError, match="unsupported format_version 7"):
+        IntentModel.load(tmp_path)
+
+
+@pytest.mark.parametrize("loss", ["modified-huber", "softmax"])
+def test_both_losses_learn_and_a_huge_learning_rate_stays_finite(loss, three_topics):
+    model, x, y = _trained(three_topics, epochs=5, learning_rate=50.0)
+    model.loss = loss
+    model.set_arrays(model.initial_arrays())
+    model.fit(x, y, epochs=5, learning_rate=50.0 if loss == "modified-huber" else 10.0, optimizer="sgd")
+    logits, _ = model.logits(x)
+    assert np.isfinite(logits).all()
+    assert macro_f1(y, logits.argmax(1), 3) > 0.95
+    with pytest.raises(ValueError, match="unknown loss"):
+        IntentModel(labels=("a", "b"), loss="hinge")

@@ -35,3 +35,16 @@ def test_a_failing_department_below_quorum_skips_rounds_and_keeps_the_model(tmp_
     assert not IntentModel.load(tmp_path).arrays[0].any()
     lenient = run_in_process(parts, out_dir=tmp_path / "lenient", run_config={**CONFIG, "min-nodes": 2})
     assert lenient["skipped_rounds"] == []
+
+
+def test_idf_comes_from_a_statistics_exchange_logged_by_every_department(tmp_path, three_topics):
+    metrics = run_in_process(_parts(three_topics, 3), out_dir=tmp_path, run_config=CONFIG)
+    assert metrics["idf"] is True and metrics["idf_departments"] == 3 and metrics["idf_documents"] > 0
+    model = IntentModel.load(tmp_path)
+    assert model.idf is not None and model.idf.shape == (4096,)
+    for dept in range(3):
+        first = json.loads((tmp_path / "state" / f"department-{dept}" / "egress.jsonl").read_text(encoding="utf-8").splitlines()[0])
+        assert first["server_round"] == 0 and first["arrays"] == [{"name": "document-frequency", "shape": [4096], "dtype": "float32", "bytes": 16384}]
+    dp = run_in_process(_parts(three_topics, 3), out_dir=tmp_path / "dp", run_config={**CONFIG, "num-server-rounds": 1, "dp-noise-multiplier": 1.0})
+    assert dp["idf"] is False and "DP" in dp["idf_reason"]
+    assert IntentModel.load(tmp_path / "dp").idf is None
