@@ -158,6 +158,7 @@ class PdfWorkerPool:
         self._lock = threading.Lock()
         self._idle: list[PdfWorker] = []
         self._busy: set[PdfWorker] = set()
+        self._starting = 0
         atexit.register(self.close)
         os.register_at_fork(after_in_child=self._forget)
 
@@ -166,6 +167,7 @@ class PdfWorkerPool:
         self._lock = threading.Lock()
         self._idle = []
         self._busy = set()
+        self._starting = 0
 
     def idle_workers(self) -> list[PdfWorker]:
         """The idle workers, oldest first (a snapshot)."""
@@ -179,13 +181,11 @@ class PdfWorkerPool:
 
     def warm(self, settings: PrereviewSettings, *, wait_s: float = 0.0) -> int:
         """Start idle workers up to the pool size; wait up to ``wait_s`` for them to be ready; return how many are."""
+        self._top_up(settings)
         with self._lock:
-            stale = self._top_up(settings)
             # Out of the idle list while we read their replies, so no caller reads them at the same time.
             workers, self._idle = self._idle, []
             self._busy.update(workers)
-        for worker in stale:
-            worker.close()
         deadline = time.monotonic() + wait_s
         ready = sum(worker.wait_ready(max(0.0, deadline - time.monotonic())) for worker in workers)
         with self._lock:
@@ -197,14 +197,24 @@ class PdfWorkerPool:
             worker.close()
         return ready
 
-    def _top_up(self, settings: PrereviewSettings) -> list[PdfWorker]:
-        """With the lock held: drop idle workers with other limits, start new ones; return those to close."""
+    def _top_up(self, settings: PrereviewSettings) -> None:
+        """Drop idle workers with other limits or dead ones, and start workers until the pool is full again."""
         limits = WorkerLimits.of(settings)
-        stale = [worker for worker in self._idle if worker.limits != limits or not worker.alive()]
-        self._idle = [worker for worker in self._idle if worker not in stale]
-        while len(self._idle) + len(self._busy) < settings.pdf_pool_workers:
-            self._idle.append(PdfWorker(limits))
-        return stale
+        with self._lock:
+            stale = [worker for worker in self._idle if worker.limits != limits or not worker.alive()]
+            self._idle = [worker for worker in self._idle if worker not in stale]
+            missing = max(0, settings.pdf_pool_workers - len(self._idle) - len(self._busy) - self._starting)
+            self._starting += missing
+        for worker in stale:
+            worker.close()
+        # Processes start outside the lock, so other threads can take idle workers meanwhile.
+        started = []
+        try:
+            started = [PdfWorker(limits) for _ in range(missing)]
+        finally:
+            with self._lock:
+                self._starting -= missing
+                self._idle.extend(started)
 
     def _acquire(self, settings: PrereviewSettings) -> PdfWorker:
         limits = WorkerLimits.of(settings)
@@ -217,11 +227,14 @@ class PdfWorkerPool:
                     worker = candidate
                 else:
                     stale.append(candidate)
-            if worker is None:
-                worker = PdfWorker(limits)
-            self._busy.add(worker)
+            if worker is not None:
+                self._busy.add(worker)
         for old in stale:
             old.close()
+        if worker is None:
+            worker = PdfWorker(limits)
+            with self._lock:
+                self._busy.add(worker)
         return worker
 
     def _release(self, worker: PdfWorker, settings: PrereviewSettings) -> None:
@@ -231,11 +244,9 @@ class PdfWorkerPool:
             keep = keep and len(self._idle) < settings.pdf_pool_workers and worker.limits == WorkerLimits.of(settings)
             if keep:
                 self._idle.append(worker)
-            stale = self._top_up(settings)
         if not keep:
             worker.close()
-        for old in stale:
-            old.close()
+        self._top_up(settings)
 
     def run(self, workdir: Path, settings: PrereviewSettings) -> Outcome:
         """Process the document folder on a worker; a worker that died before taking it is replaced once."""
