@@ -1,7 +1,7 @@
 """Intake cost per page: images, scanned PDF pages and text-layer PDF pages, against bare in-process decoding.
 
 Baselines in the same run: bare Pillow decode (open + load + numpy) for images, bare in-process
-pypdfium2 rendering (no sandbox, no checks) for PDFs, and a 1-page PDF with the warm spare worker
+pypdfium2 rendering (no sandbox, no checks) for PDFs, and a 1-page PDF with the PDF worker pool
 stopped first (cold start). Measures are interleaved per repeat. Prints medians and ratios, then one
 JSON line.
 Run: .venv/bin/python benchmarks/bench_prereview_intake.py [--repeats 5]
@@ -142,7 +142,7 @@ def main() -> None:
     if real_images:
         measures["real_image_bare_pillow_ms_per_page"] = (lambda: bare_pillow(real_images), len(real_images))
         measures["real_image_intake_ms_per_page"] = (lambda: intake_all(real_images), len(real_images))
-    intake_all([one_text_pdf])  # start the warm spare, as a running service has one
+    intake_all([one_text_pdf])  # start the PDF worker pool, as a running service has one
     medians = interleaved_medians_ms({key: function for key, (function, _) in measures.items()}, args.repeats)
     rows = {key: medians[key] / pages for key, (_, pages) in measures.items()}
 
