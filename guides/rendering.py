@@ -9,7 +9,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from jinja2 import BaseLoader, ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    PackageLoader,
+    PrefixLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from guides.schema import Fee, MaterialForm, Service, TimeLimit, parse_condition
@@ -98,9 +106,14 @@ def create_environment(
     index_url: str = "/guides/",
     inline_css: bool = False,
 ) -> Environment:
-    """The Jinja2 environment: extra loaders first (they may extend ``base.html``), then the guide templates."""
+    """The Jinja2 environment: extra loaders first, then the guide templates (also named ``guides/<name>``).
+
+    An extra loader's ``base.html`` frames the guide pages too; it extends ``guides/base.html`` and overrides
+    its blocks (``title``, ``stylesheets``, ``head``, ``nav``, ``content``, ``footer``).
+    """
+    guide_templates = PackageLoader("guides", "templates")
     env = Environment(
-        loader=ChoiceLoader([*extra_loaders, PackageLoader("guides", "templates")]),
+        loader=ChoiceLoader([PrefixLoader({"guides": guide_templates}), *extra_loaders, guide_templates]),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
