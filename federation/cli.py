@@ -45,6 +45,7 @@ def simulate(
     client_dp_noise: float = typer.Option(0.0, "--client-dp-noise", help="Client-level DP noise multiplier (0 = off)."),
     state_dir: Path | None = typer.Option(None, "--state-dir", help="Departments' ledgers and egress logs (default OUT/state)."),
     verbose: bool = typer.Option(False, "--verbose", help="Show Flower's and Ray's log."),
+    secagg: bool = typer.Option(False, "--secagg", help="SecAgg+ secure aggregation: the server sees only the sum (needs --strategy fedavg)."),
 ) -> None:
     """Train with Flower's simulation engine on a CSV split into departments; write the model and metrics."""
     from federation.data import DataFileError, parse_partition, partition_indices, read_labelled_csv, stratified_split, write_labelled_csv
@@ -56,6 +57,14 @@ def simulate(
         _fail(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGY_NAMES)}")
     if not 0 < test_fraction < 1:
         _fail("--test-fraction must be between 0 and 1")
+    if secagg:
+        from federation.secagg import SecAggConfigError, check_secagg_config
+        from federation.task import TaskConfig
+
+        try:
+            check_secagg_config(TaskConfig.from_run_config({"strategy": strategy, "client-dp-noise-multiplier": client_dp_noise}))
+        except SecAggConfigError as exc:
+            _fail(f"--secagg: {exc}")
     try:
         spec = parse_partition(partition)
         rows = read_labelled_csv(data, text_columns=[c.strip() for c in text_columns.split(",") if c.strip()], label_column=label_column)
@@ -86,8 +95,11 @@ def simulate(
         "client-dp-noise-multiplier": client_dp_noise,
     }
     settings = FederationSettings()
+    run = run_federated_simulation
+    if secagg:
+        from federation.secagg import run_secagg_simulation as run
     try:
-        metrics = run_federated_simulation(parts, out_dir=out, run_config=run_config, state_dir=state_dir, num_cpus=settings.simulation_num_cpus, verbose=verbose)
+        metrics = run(parts, out_dir=out, run_config=run_config, state_dir=state_dir, num_cpus=settings.simulation_num_cpus, verbose=verbose)
     except RuntimeError as exc:
         _fail(str(exc))
     final = metrics.get("final_central", {})

@@ -1,0 +1,88 @@
+"""SecAgg+ option: the securely aggregated model is FedAvg of the departments' models; robust strategies are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from flwr.app import Context, Message, MessageType
+from flwr.compat.common.recorddict_compat import recorddict_to_fitres
+from flwr.common import parameters_to_ndarrays
+
+from federation.data import LabelledTexts
+from federation.model import IntentModel
+from federation.secagg import SecAggConfigError, SecAggSettings, check_secagg_config, run_secagg_in_process
+from federation.strategies import STRATEGY_NAMES
+from federation.task import TaskConfig
+
+CLASSES = ("fund", "noise", "wages")
+
+
+def _departments(three_topics: LabelledTexts, n: int) -> list[LabelledTexts]:
+    return [three_topics.subset([i for i in range(len(three_topics)) if i % n == d]) for d in range(n)]
+
+
+def test_secure_aggregate_equals_fedavg_of_what_departments_sent(three_topics, tmp_path):
+    """One round, four departments: the unmasked sum equals the example-weighted mean of the plain replies."""
+    sent: list[tuple[list[np.ndarray], int]] = []
+
+    def capture(msg: Message, context: Context, call_next):  # type: ignore[no-untyped-def]
+        reply = call_next(msg, context)
+        if msg.metadata.message_type == MessageType.TRAIN and not reply.has_error():
+            fitres = recorddict_to_fitres(reply.content, keep_input=True)
+            sent.append((parameters_to_ndarrays(fitres.parameters), fitres.num_examples))
+        return reply
+
+    config = {"labels": ",".join(CLASSES), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 1, "seed": 5}
+    metrics = run_secagg_in_process(_departments(three_topics, 4), out_dir=tmp_path / "secagg", run_config=config, client_mods=[capture])
+    assert metrics["failures"] == [] and metrics["completed_rounds"] == 1
+    assert len(sent) == 4
+    total = sum(n for _, n in sent)
+    expected = [sum(n * arrays[j] for arrays, n in sent) / total for j in range(2)]
+    got = IntentModel.load(tmp_path / "secagg").get_arrays()
+    spread = max(float(np.abs(arrays[0] - expected[0]).max()) for arrays, _ in sent)
+    assert spread > 0.05  # the departments really differ, so the check below is not trivially met
+    # Each department's parameters × (examples / 10 000) are stochastically rounded to 16 / 2^22:
+    # after dividing by the summed weights (~0.01 here) the error stays below ~1.5e-3.
+    for g, e in zip(got, expected, strict=True):
+        assert np.allclose(g, e, atol=2e-3)
+    assert metrics["bytes_up_per_department_per_round"] > 0
+
+
+@pytest.mark.parametrize("name", [s for s in STRATEGY_NAMES if s != "fedavg"])
+def test_strategies_that_need_each_update_are_refused(name):
+    with pytest.raises(SecAggConfigError, match=f"strategy '{name}' needs each department's update"):
+        check_secagg_config(TaskConfig.from_run_config({"strategy": name}))
+    check_secagg_config(TaskConfig.from_run_config({"strategy": "fedavg"}))
+
+
+def test_client_level_dp_is_refused():
+    with pytest.raises(SecAggConfigError, match="client-level DP"):
+        check_secagg_config(TaskConfig.from_run_config({"strategy": "fedavg", "client-dp-noise-multiplier": 0.5}))
+
+
+def test_a_department_over_max_weight_counts_as_max_weight(three_topics, tmp_path):
+    """Weights above `max_weight` would overflow the quantised range; they are capped, not clipped into garbage."""
+    sent: list[int] = []
+
+    def capture(msg: Message, context: Context, call_next):  # type: ignore[no-untyped-def]
+        reply = call_next(msg, context)
+        if msg.metadata.message_type == MessageType.TRAIN and not reply.has_error():
+            sent.append(recorddict_to_fitres(reply.content, keep_input=True).num_examples)
+        return reply
+
+    config = {"labels": ",".join(CLASSES), "request-types": "none", "n-buckets": 1024, "num-server-rounds": 1}
+    run_secagg_in_process(_departments(three_topics, 3), out_dir=tmp_path / "cap", run_config=config, settings=SecAggSettings(max_weight=20.0), client_mods=[capture])
+    assert sorted(sent) == [20, 20, 20]
+
+
+
+def test_cli_refuses_secagg_with_a_strategy_that_needs_each_update(tmp_path):
+    from typer.testing import CliRunner
+
+    from federation.cli import app
+
+    data = tmp_path / "rows.csv"
+    data.write_text("text,label\n公积金提取,fund\n噪音扰民,noise\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["simulate", "--data", str(data), "--out", str(tmp_path / "out"), "--secagg", "--strategy", "filtered"])
+    assert result.exit_code == 2
+    assert "--secagg" in result.output and "'filtered' needs each department's update" in result.output
