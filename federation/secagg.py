@@ -58,6 +58,9 @@ SECAGG_STRATEGIES = ("fedavg",)
 _NLL_PREFIX = "nll-t"
 _LOCAL_CACHE: dict[tuple[object, ...], LocalData] = {}
 _LOCAL_CACHE_SIZE = 64
+# The IDF exchange (`server_app.collect_idf`) shows the server each department's document
+# frequencies; it is a plain sum and could be secure-aggregated too, but is not yet.
+_NO_IDF = {"idf": False, "idf_reason": "secure aggregation: departments' document frequencies are not collected"}
 
 
 class SecAggConfigError(ValueError):
@@ -243,7 +246,7 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
     model.set_arrays(legacy.state.array_records[MAIN_PARAMS_RECORD].to_numpy_ndarrays())
     nll = [last_department_metrics.get(f"{_NLL_PREFIX}{i}", 0.0) for i in range(len(model.temperature_grid()))]
     model.temperature = pick_temperature(nll)
-    model.metadata = {"run_id": run_id, "strategy": "fedavg", "secure_aggregation": "secagg+", "rounds": config.int("num-server-rounds")}
+    model.metadata = {"run_id": run_id, "strategy": "fedavg", "secure_aggregation": "secagg+", "rounds": config.int("num-server-rounds"), **_NO_IDF}
     model.save(out_dir)
     completed = len(fit.seconds)
     metrics: dict[str, object] = {
@@ -251,6 +254,7 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
         "strategy": "fedavg",
         "secure_aggregation": asdict(chosen),
         "num_rounds": config.int("num-server-rounds"),
+        **_NO_IDF,
         "completed_rounds": completed,
         "skipped_rounds": [r for r in range(1, config.int("num-server-rounds") + 1) if r > completed],
         "model_bytes": model.size_bytes,
@@ -280,7 +284,7 @@ def build_secagg_server_app(overrides: Mapping[str, object] | None = None, *, se
     return app
 
 
-def _run_config(partitions: Sequence[LabelledTexts], out: Path, run_config: Mapping[str, object] | None, state_dir: str | Path | None) -> dict[str, object]:
+def _run_config(partitions: Sequence[LabelledTexts], out: Path, run_config: Mapping[str, object] | None, state_dir: str | Path | None, *, secure: bool = True) -> dict[str, object]:
     out.mkdir(parents=True, exist_ok=True)
     parts_dir = write_partitions(partitions, out / "partitions")
     for stale in ("rounds.jsonl", METRICS_FILE):
@@ -293,7 +297,8 @@ def _run_config(partitions: Sequence[LabelledTexts], out: Path, run_config: Mapp
         "state-dir": str(Path(state_dir) if state_dir else out / "state"),
         "model-out-dir": str(out),
     }
-    check_secagg_config(TaskConfig.from_run_config(config))
+    if secure:
+        check_secagg_config(TaskConfig.from_run_config(config))
     return config
 
 
@@ -332,38 +337,47 @@ def run_secagg_simulation(
     return json.loads(metrics_path.read_text(encoding="utf-8"))
 
 
-def run_secagg_in_process(
+def run_counted_in_process(
     partitions: Sequence[LabelledTexts],
     *,
     out_dir: str | Path,
     run_config: Mapping[str, object] | None = None,
+    secure: bool = True,
     state_dir: str | Path | None = None,
     settings: SecAggSettings | None = None,
     client_mods: Sequence[Any] = (),
     run_id: int = 1,
 ) -> dict[str, object]:
-    """SecAgg+ FedAvg through an in-process grid (tests and benchmarks); metrics add the bytes moved per round.
+    """SecAgg+ FedAvg (or, `secure=False`, the plain Message-API app) through a byte-counting in-process grid.
 
-    `client_mods` run inside `secaggplus_mod`, so they see each department's reply before masking.
+    For tests and the privacy benchmark: metrics add the wire bytes per department per round.
+    With `secure`, `client_mods` run inside `secaggplus_mod`, so they see each reply before masking.
     """
     from flwr.supercore.task_identity import TaskIdentity
 
+    from federation.client_app import build_client_app
+    from federation.server_app import run_server
+
     out = Path(out_dir)
-    config = {"quorum-wait-s": 0, **_run_config(partitions, out, run_config, state_dir)}
-    client = build_secagg_client_app(config, settings=settings, extra_mods=client_mods)
+    config = {"quorum-wait-s": 0, **_run_config(partitions, out, run_config, state_dir, secure=secure)}
+    client = build_secagg_client_app(config, settings=settings, extra_mods=client_mods) if secure else build_client_app(config, extra_mods=client_mods)
     grid = CountingGrid(client, [{"partition-id": i, "num-partitions": len(partitions)} for i in range(len(partitions))], run_id=run_id)
     saved = (TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id)
     TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = run_id, 0, run_id
     logging.getLogger("flwr").setLevel(logging.WARNING)
+    task_config = TaskConfig.from_run_config(config)
     try:
-        context = Context(run_id=run_id, node_id=0, node_config={}, state=RecordDict(), run_config={})
-        metrics = run_secagg_server(grid=grid, context=context, config=TaskConfig.from_run_config(config), settings=settings)  # type: ignore[arg-type]
+        if secure:
+            context = Context(run_id=run_id, node_id=0, node_config={}, state=RecordDict(), run_config={})
+            metrics = run_secagg_server(grid=grid, context=context, config=task_config, settings=settings)  # type: ignore[arg-type]
+        else:
+            metrics = run_server(grid=grid, config=task_config, run_id=str(run_id))  # type: ignore[arg-type]
     finally:
         TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id = saved
     rounds = max(1, int(metrics["num_rounds"]))  # type: ignore[call-overload]
     metrics["failures"] = grid.failures
-    metrics["bytes_per_department_per_round"] = (grid.bytes_down + grid.bytes_up) / rounds / len(partitions)
-    metrics["bytes_up_per_department_per_round"] = grid.bytes_up / rounds / len(partitions)
+    metrics["wire_bytes_per_department_per_round"] = (grid.bytes_down + grid.bytes_up) / rounds / len(partitions)
+    metrics["wire_bytes_up_per_department_per_round"] = grid.bytes_up / rounds / len(partitions)
     return metrics
 
 

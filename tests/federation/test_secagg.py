@@ -10,7 +10,7 @@ from flwr.common import parameters_to_ndarrays
 
 from federation.data import LabelledTexts
 from federation.model import IntentModel
-from federation.secagg import SecAggConfigError, SecAggSettings, check_secagg_config, run_secagg_in_process
+from federation.secagg import SecAggConfigError, SecAggSettings, check_secagg_config, run_counted_in_process
 from federation.strategies import STRATEGY_NAMES
 from federation.task import TaskConfig
 
@@ -33,7 +33,7 @@ def test_secure_aggregate_equals_fedavg_of_what_departments_sent(three_topics, t
         return reply
 
     config = {"labels": ",".join(CLASSES), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 1, "seed": 5}
-    metrics = run_secagg_in_process(_departments(three_topics, 4), out_dir=tmp_path / "secagg", run_config=config, client_mods=[capture])
+    metrics = run_counted_in_process(_departments(three_topics, 4), out_dir=tmp_path / "secagg", run_config=config, client_mods=[capture])
     assert metrics["failures"] == [] and metrics["completed_rounds"] == 1
     assert len(sent) == 4
     total = sum(n for _, n in sent)
@@ -45,7 +45,7 @@ def test_secure_aggregate_equals_fedavg_of_what_departments_sent(three_topics, t
     # after dividing by the summed weights (~0.01 here) the error stays below ~1.5e-3.
     for g, e in zip(got, expected, strict=True):
         assert np.allclose(g, e, atol=2e-3)
-    assert metrics["bytes_up_per_department_per_round"] > 0
+    assert metrics["wire_bytes_up_per_department_per_round"] > 0
 
 
 @pytest.mark.parametrize("name", [s for s in STRATEGY_NAMES if s != "fedavg"])
@@ -71,7 +71,7 @@ def test_a_department_over_max_weight_counts_as_max_weight(three_topics, tmp_pat
         return reply
 
     config = {"labels": ",".join(CLASSES), "request-types": "none", "n-buckets": 1024, "num-server-rounds": 1}
-    run_secagg_in_process(_departments(three_topics, 3), out_dir=tmp_path / "cap", run_config=config, settings=SecAggSettings(max_weight=20.0), client_mods=[capture])
+    run_counted_in_process(_departments(three_topics, 3), out_dir=tmp_path / "cap", run_config=config, settings=SecAggSettings(max_weight=20.0), client_mods=[capture])
     assert sorted(sent) == [20, 20, 20]
 
 
