@@ -365,7 +365,13 @@ class IntentModel:
         total_steps = epochs * steps_per_epoch
         losses = []
         step = 0
+        # Plain SGD touches only the weight rows of the batch's buckets (fast on 2^17 buckets); its
+        # weight decay is then applied once per epoch, compounded over the epoch's steps.
+        sparse_sgd = optimizer == "sgd" and dp is None and anchor is None
         for _ in range(epochs):
+            if sparse_sgd and weight_decay > 0:
+                for a in self.arrays:
+                    a *= np.float32((1.0 - learning_rate * weight_decay) ** steps_per_epoch)
             order = rng.permutation(n) if dp is None else None
             for s in range(steps_per_epoch):
                 if dp is None:
@@ -387,6 +393,10 @@ class IntentModel:
                     denom = max(1.0, dp.sampling_rate * n)
                 else:
                     denom = max(1, len(batch))
+                if sparse_sgd:
+                    step += 1
+                    self._sparse_sgd_step(xb, heads, learning_rate / denom)
+                    continue
                 grads = []
                 for g in heads:
                     grads += [np.asarray(xb.T @ g, dtype=np.float32), g.sum(axis=0).astype(np.float32)]
@@ -413,6 +423,15 @@ class IntentModel:
             report.dp_noise_multiplier = dp.noise_multiplier
             report.dp_clip_norm = dp.clip_norm
         return report
+
+    def _sparse_sgd_step(self, xb: sp.csr_matrix, heads: list[np.ndarray], step_size: float) -> None:
+        """One SGD step on each head's (W, b), updating only the rows of W the batch's features use."""
+        rows = np.unique(xb.indices)
+        compact = sp.csr_matrix((xb.data, np.searchsorted(rows, xb.indices), xb.indptr), shape=(xb.shape[0], len(rows)))
+        for h, g in enumerate(heads):
+            w, b = self.arrays[2 * h], self.arrays[2 * h + 1]
+            w[rows] -= (step_size * np.asarray(compact.T @ g)).astype(np.float32)
+            b -= np.float32(step_size) * g.sum(axis=0).astype(np.float32)
 
     # ----- calibration -------------------------------------------------------------------------
     @staticmethod

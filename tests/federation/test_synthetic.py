@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from federation.model import OUT_OF_SCOPE, IntentModel
-from federation.synthetic import bootstrap_model, generate_requests
-from federation.taxonomy import INTENTS, REQUEST_TYPES, intent_labels
+from federation.synthetic import bootstrap_model, department_partitions, generate_requests
+from federation.taxonomy import DEPARTMENTS, INTENTS, REQUEST_TYPES, department_of, intent_labels
 
 
 def test_generator_is_seeded_and_covers_every_intent_and_type():
@@ -30,3 +30,14 @@ def test_bootstrap_model_routes_clear_requests(tmp_path):
     assert preds[2].out_of_scope and preds[2].department is None
     assert preds[3].department == "市场监督管理局" and preds[3].request_type == "举报"
     assert model.metadata["heldout_macro_f1"] > 0.9
+
+
+def test_departments_hold_their_own_intents_and_a_misrouted_share():
+    data = generate_requests(seed=1, per_intent_and_type=10, chitchat=50)
+    parts = department_partitions(data, misrouted_share=0.2, seed=1)
+    assert len(parts) == len(DEPARTMENTS) and sum(len(p) for p in parts) == len(data)
+    owner = department_of()
+    for dept, part in zip(DEPARTMENTS, parts, strict=True):
+        own = sum(owner.get(label) == dept for label in part.labels)
+        chat = sum(label == OUT_OF_SCOPE for label in part.labels)
+        assert 0.6 < own / (len(part) - chat) < 0.95 and chat > 0
