@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import multiprocessing
 import os
-import resource
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -102,10 +101,10 @@ def _init_worker(barrier: Any, warmup_page: tuple[str, bytes]) -> None:
     _BARRIER = barrier
 
 
-def _rendezvous() -> int:
-    """Block until every worker process of the pool has loaded its pipeline; the caller sees distinct pids."""
+def _rendezvous() -> tuple[int, float | None]:
+    """(pid, peak RSS in MB) once every worker process of the pool is here: one answer from each process."""
     _BARRIER.wait(timeout=600)
-    return os.getpid()
+    return os.getpid(), _peak_rss_mb(os.getpid())
 
 
 def _worker_page(page: tuple[str, bytes]) -> float:
@@ -115,13 +114,19 @@ def _worker_page(page: tuple[str, bytes]) -> float:
     return time.perf_counter() - started
 
 
+def _each_worker(pool: ProcessPoolExecutor, workers: int) -> list[tuple[int, float | None]]:
+    """(pid, peak RSS in MB) of every worker process of the pool, waiting until all have loaded their pipelines."""
+    answers = [future.result() for future in [pool.submit(_rendezvous) for _ in range(workers)]]
+    assert len({pid for pid, _ in answers}) == workers, answers
+    return answers
+
+
 def _start_workers(workers: int, warmup_page: tuple[str, bytes]) -> ProcessPoolExecutor:
     """A pool of ``workers`` spawned processes, each with its pipeline loaded and warmed before this returns."""
     context = multiprocessing.get_context("spawn")  # no onnxruntime threads inherited through fork
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                                initargs=(context.Barrier(workers), warmup_page))
-    pids = [future.result() for future in [pool.submit(_rendezvous) for _ in range(workers)]]
-    assert len(set(pids)) == workers, pids
+    _each_worker(pool, workers)
     return pool
 
 
@@ -144,6 +149,7 @@ def _throughput(pages: list[tuple[str, bytes, dict[str, str]]], repeats: int) ->
         for _ in range(repeats):
             one.append(_timed_pass(one_pool, ordered))
             two.append(_timed_pass(two_pool, ordered))
+        rss = [value for pool, workers in ((one_pool, 1), (two_pool, 2)) for _, value in _each_worker(pool, workers)]
     finally:
         one_pool.shutdown()
         two_pool.shutdown()
@@ -154,6 +160,7 @@ def _throughput(pages: list[tuple[str, bytes, dict[str, str]]], repeats: int) ->
         "pages_per_s_2_workers": round(statistics.median(two), 3),
         "two_worker_speedup": round(statistics.median(two) / statistics.median(one), 2),
         "two_worker_speedup_per_pass": [round(b / a, 2) for a, b in zip(one, two, strict=True)],
+        "peak_rss_mb_ocr_worker": max((value for value in rss if value is not None), default=None),
     }
 
 
@@ -256,8 +263,9 @@ def main() -> None:
         if len(pages) < 16:
             print(f"note: {len(pages)} pages in the 1-vs-2 worker passes; use --apps 4 or more for at least 16")
         figures.update(_throughput(pages, args.repeats))
-    figures["peak_rss_mb_main"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    figures["peak_rss_mb_worker"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    # The main process holds bare RapidOCR and two pipelines; /proc's VmHWM, unlike getrusage, is not
+    # inflated in spawned children by the parent's size at fork.
+    figures["peak_rss_mb_main"] = _peak_rss_mb(os.getpid())
     figures["cpu_count"] = os.cpu_count()
     figures["cpus_usable"] = len(os.sched_getaffinity(0))
     figures["load_avg_1min_start"] = round(load_before, 2)
@@ -278,7 +286,7 @@ def main() -> None:
               f"interleaved passes: 1 worker {figures['pages_per_s_1_worker']} pages/s, 2 workers "
               f"{figures['pages_per_s_2_workers']} pages/s -> {figures['two_worker_speedup']}x "
               f"(per pass {figures['two_worker_speedup_per_pass']})")
-    print(f"peak RSS main {figures['peak_rss_mb_main']} MB, OCR worker {figures['peak_rss_mb_worker']} MB, "
+    print(f"peak RSS main {figures['peak_rss_mb_main']} MB, OCR worker {figures.get('peak_rss_mb_ocr_worker')} MB, "
           f"PDF worker {figures['peak_rss_mb_pdf_worker']} MB; {figures['cpus_usable']} of {figures['cpu_count']} "
           f"CPUs, 1-min load {figures['load_avg_1min_start']} at start, {figures['load_avg_1min_end']} at end; "
           f"{figures['seconds']} s")
