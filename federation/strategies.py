@@ -2,7 +2,7 @@
 
 Flower's own strategies wait forever for `min_available_nodes` and aggregate whatever replies arrive;
 these wait a bounded time, skip rounds that miss the quorum, trim at least one update per side from
-three departments up, drop (`filtered`) updates that point against the coordinate-wise median update,
+three departments up, drop (`filtered`) updates that point away from the coordinate-wise median update,
 and (`classwise`) weight each output class by the departments' counts of it.
 """
 
@@ -67,13 +67,15 @@ def clip_to_median_norm(updates: list[list[np.ndarray]], current: list[np.ndarra
     return [[(c + d * s).astype(np.float32) for c, d in zip(current, ds, strict=True)] for ds, s in zip(deltas, scales, strict=True)]
 
 
-def opposed_updates(updates: list[list[np.ndarray]], current: list[np.ndarray], *, max_drop: int, min_cosine: float = 0.0) -> list[int]:
-    """Indices of at most `max_drop` updates whose cosine to the coordinate-wise median update is below `min_cosine`.
+def outlying_updates(updates: list[list[np.ndarray]], current: list[np.ndarray], *, max_drop: int, relative_cosine: float = 0.5) -> list[int]:
+    """Indices of at most `max_drop` updates that point away from the coordinate-wise median update.
 
-    A sign-flipped update (boosted or not) points away from what the honest majority does; clipping
-    only shrinks it and trimming only cuts its extreme coordinates, so it is dropped whole. The most
-    opposed go first; at most `max_drop`, so partial-label departments that merely disagree cannot
-    all be dropped in one round.
+    An update is outlying when its cosine to the median update is negative, or below
+    `relative_cosine` × the median of all departments' cosines. A sign-flipped update (boosted or
+    not) has a negative cosine; a label-flipping department's is small and positive (0.03–0.13
+    against 0.25–0.45 for honest ones on zhihu). Clipping only shrinks such an update and trimming
+    only cuts its extreme coordinates, so it is dropped whole. The most outlying go first; at most
+    `max_drop`, so partial-label departments that merely disagree cannot all be dropped in one round.
     """
     if max_drop <= 0 or len(updates) < 3:
         return []
@@ -83,7 +85,8 @@ def opposed_updates(updates: list[list[np.ndarray]], current: list[np.ndarray], 
     if ref_norm == 0.0:
         return []
     cosines = flat @ reference / (np.maximum(np.linalg.norm(flat, axis=1), 1e-12) * ref_norm)
-    order = [int(i) for i in np.argsort(cosines) if cosines[i] < min_cosine]
+    bound = max(0.0, relative_cosine * float(np.median(cosines)))
+    order = [int(i) for i in np.argsort(cosines) if cosines[i] < bound]
     return sorted(order[:max_drop])
 
 
@@ -198,13 +201,13 @@ class QuorumMixin:
         return updates
 
     def robust_updates(self, server_round: int, replies: list[Message], *, beta: float) -> tuple[list[Message], list[list[np.ndarray]]]:
-        """Replies and updates clipped to the median norm, without those opposed to the median update (logged)."""
+        """Replies and updates clipped to the median norm, without those pointing away from the median update (logged)."""
         updates = self.updates_of(replies, clip=True)
         if self.current_arrays is None:
             return replies, updates
-        dropped = set(opposed_updates(updates, self.current_arrays, max_drop=trim_count(len(updates), beta)))
+        dropped = set(outlying_updates(updates, self.current_arrays, max_drop=trim_count(len(updates), beta)))
         if dropped:
-            log(WARNING, "round %s: dropped %s update(s) opposed to the median update (nodes %s)", server_round, len(dropped), sorted(replies[i].metadata.src_node_id for i in dropped))
+            log(WARNING, "round %s: dropped %s update(s) pointing away from the median update (nodes %s)", server_round, len(dropped), sorted(replies[i].metadata.src_node_id for i in dropped))
             self.dropped_updates.append({"round": server_round, "nodes": sorted(replies[i].metadata.src_node_id for i in dropped)})
         kept = [i for i in range(len(replies)) if i not in dropped]
         return [replies[i] for i in kept], [updates[i] for i in kept]
@@ -259,12 +262,12 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
     trimmed mean over the departments holding the class.
     """
 
-    def __init__(self, *, trim_beta: float | None = None, drop_opposed: bool = False, **kwargs: Any) -> None:
-        if drop_opposed and trim_beta is None:
-            raise ValueError("drop_opposed needs trim_beta (the share of departments that may be dropped)")
+    def __init__(self, *, trim_beta: float | None = None, drop_outlying: bool = False, **kwargs: Any) -> None:
+        if drop_outlying and trim_beta is None:
+            raise ValueError("drop_outlying needs trim_beta (the share of departments that may be dropped)")
         super().__init__(**kwargs)
         self.trim_beta = trim_beta
-        self.drop_opposed = drop_opposed
+        self.drop_outlying = drop_outlying
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Class-wise weighted (or trimmed) aggregation of the replies that met the quorum."""
@@ -272,7 +275,7 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
         if not valid:
             return None, None
         keys = _array_keys(valid[0])
-        if self.drop_opposed:
+        if self.drop_outlying:
             valid, updates = self.robust_updates(server_round, valid, beta=self.trim_beta)  # type: ignore[arg-type]
         else:
             updates = self.updates_of(valid, clip=self.trim_beta is not None)
@@ -307,12 +310,12 @@ class TrimmedAvg(QuorumMixin, FedAvg):
     Flower's FedTrimmedAvg cuts int(beta * n) per side, which is zero below five nodes at beta=0.2.
     """
 
-    def __init__(self, *, beta: float = 0.2, drop_opposed: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *, beta: float = 0.2, drop_outlying: bool = False, **kwargs: Any) -> None:
         if not 0.0 <= beta < 0.5:
             raise ValueError("beta must be in [0, 0.5)")
         super().__init__(**kwargs)
         self.beta = beta
-        self.drop_opposed = drop_opposed
+        self.drop_outlying = drop_outlying
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Trimmed-mean aggregation of the replies that met the quorum."""
@@ -321,7 +324,7 @@ class TrimmedAvg(QuorumMixin, FedAvg):
             return None, None
         keys = _array_keys(valid[0])
         k = trim_count(len(valid), self.beta)
-        if self.drop_opposed:
+        if self.drop_outlying:
             before = len(valid)
             valid, updates = self.robust_updates(server_round, valid, beta=self.beta)
             k = max(0, k - (before - len(valid)))
@@ -369,9 +372,9 @@ def build_strategy(
     if name == "trimmed":
         return TrimmedAvg(beta=trim_beta, **common)
     if name == "filtered":
-        return TrimmedAvg(beta=trim_beta, drop_opposed=True, **common)
+        return TrimmedAvg(beta=trim_beta, drop_outlying=True, **common)
     if name == "classwise-filtered":
-        return ClasswiseFedAvg(trim_beta=trim_beta, drop_opposed=True, **common)
+        return ClasswiseFedAvg(trim_beta=trim_beta, drop_outlying=True, **common)
     if name == "krum":
         return QuorumKrum(num_malicious_nodes=expected_malicious, **common)
     raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGY_NAMES)}")

@@ -17,7 +17,7 @@ from federation.strategies import (
     TrimmedAvg,
     build_strategy,
     clip_to_median_norm,
-    opposed_updates,
+    outlying_updates,
     STRATEGY_NAMES,
     trim_count,
     wait_for_nodes,
@@ -173,7 +173,7 @@ def _honest_and_boosted(rng: np.random.Generator, scale: float) -> tuple[list[np
 def test_sign_flipped_update_is_dropped_and_the_rest_averaged(scale):
     """A sign-flipped update, boosted or within the median norm, is dropped whole; trimming alone only dampens it."""
     current, updates = _honest_and_boosted(np.random.default_rng(0), scale)
-    assert opposed_updates(updates, current, max_drop=1) == [0]
+    assert outlying_updates(updates, current, max_drop=1) == [0]
     clipped = clip_to_median_norm(updates, current)
     honest_mean = [np.mean([u[j] for u in clipped[1:]], axis=0) for j in range(2)]
     replies = lambda: [_reply([a.astype(np.float32) for a in u], {"num-examples": 10}) for u in updates]  # noqa: E731
@@ -189,14 +189,14 @@ def test_sign_flipped_update_is_dropped_and_the_rest_averaged(scale):
             assert error > 0.1
 
 
-def test_opposed_filter_keeps_honest_disagreement_and_drops_at_most_max_drop():
+def test_outlier_filter_keeps_honest_disagreement_and_drops_at_most_max_drop():
     rng = np.random.default_rng(1)
     current, updates = _honest_and_boosted(rng, 1.0)
-    assert opposed_updates(updates, current, max_drop=1) == []
+    assert outlying_updates(updates, current, max_drop=1) == []
     _, flipped = _honest_and_boosted(rng, -1.0)
     two_attackers = [flipped[0], [-a for a in flipped[1]], *flipped[2:]]
-    assert len(opposed_updates(two_attackers, current, max_drop=1)) == 1
-    assert opposed_updates(flipped[:2], current, max_drop=1) == []  # fewer than three: no majority to compare with
+    assert len(outlying_updates(two_attackers, current, max_drop=1)) == 1
+    assert outlying_updates(flipped[:2], current, max_drop=1) == []  # fewer than three: no majority to compare with
 
 
 def test_classwise_filtered_drops_the_attacker_but_keeps_class_counts_aligned():
@@ -210,3 +210,13 @@ def test_classwise_filtered_drops_the_attacker_but_keeps_class_counts_aligned():
     assert [(d["round"], len(d["nodes"])) for d in strategy.dropped_updates] == [(3, 1)]
     assert float(np.abs(agg.to_numpy_ndarrays()[0] - honest_mean).max()) < 1.0
     assert float(np.sign(agg.to_numpy_ndarrays()[0]).ravel() @ np.sign(honest_mean).ravel()) > 0.9 * honest_mean.size
+
+
+def test_weakly_aligned_update_is_dropped_like_a_label_flipper():
+    """A label-flipping department's update is only weakly aligned with the median (small positive cosine)."""
+    rng = np.random.default_rng(3)
+    current, updates = _honest_and_boosted(rng, 1.0)
+    direction = np.mean([u[0] for u in updates[1:]], axis=0)
+    updates[0] = [0.1 * direction + rng.normal(size=direction.shape), updates[0][1]]
+    assert outlying_updates(updates, current, max_drop=1) == [0]
+    assert outlying_updates(updates, current, max_drop=1, relative_cosine=0.0) == []  # only negative cosines
