@@ -78,7 +78,7 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """后台任务 Run job-queue workers (pre-review of uploads) until SIGINT/SIGTERM."""
+    """后台任务 Run job-queue workers (pre-review of uploads, upload purge) until SIGINT/SIGTERM."""
     from hotline.jobs import run_worker
 
     run_worker(HotlineSettings())

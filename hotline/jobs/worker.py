@@ -255,7 +255,7 @@ def run_worker(
 ) -> None:
     """Run job workers against the app database until SIGINT/SIGTERM (or ``stop``): the `hotline worker` command.
 
-    ``handlers`` defaults to every handler the application registers (pre-review of submissions).
+    ``handlers`` defaults to every handler the application registers (pre-review of submissions, upload purge).
     """
     job_settings = job_settings or JobSettings()
     if handlers is None:
