@@ -108,10 +108,11 @@ def _rendezvous() -> tuple[int, float | None]:
 
 
 def _worker_page(page: tuple[str, bytes]) -> float:
+    """CPU seconds the worker process (all its threads) spent on one page."""
     assert _WORKER is not None
-    started = time.perf_counter()
+    started = time.process_time()
     _WORKER.inspect(files=[page], application_date=TODAY)
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def _each_worker(pool: ProcessPoolExecutor, workers: int) -> list[tuple[int, float | None]]:
@@ -130,11 +131,12 @@ def _start_workers(workers: int, warmup_page: tuple[str, bytes]) -> ProcessPoolE
     return pool
 
 
-def _timed_pass(pool: ProcessPoolExecutor, pages: list[tuple[str, bytes]]) -> float:
-    """Pages per second for one pass over ``pages``, one page per task."""
+def _timed_pass(pool: ProcessPoolExecutor, pages: list[tuple[str, bytes]]) -> tuple[float, float, float]:
+    """(pages per second, CPU seconds per page, CPUs the workers got on average) for one pass, one page per task."""
     started = time.perf_counter()
-    list(pool.map(_worker_page, pages, chunksize=1))
-    return len(pages) / (time.perf_counter() - started)
+    cpu = sum(pool.map(_worker_page, pages, chunksize=1))
+    wall = time.perf_counter() - started
+    return len(pages) / wall, cpu / len(pages), cpu / wall
 
 
 def _throughput(pages: list[tuple[str, bytes, dict[str, str]]], repeats: int) -> dict[str, Any]:
@@ -156,10 +158,16 @@ def _throughput(pages: list[tuple[str, bytes, dict[str, str]]], repeats: int) ->
     return {
         "throughput_pages": len(ordered),
         "throughput_repeats": repeats,
-        "pages_per_s_1_worker": round(statistics.median(one), 3),
-        "pages_per_s_2_workers": round(statistics.median(two), 3),
-        "two_worker_speedup": round(statistics.median(two) / statistics.median(one), 2),
-        "two_worker_speedup_per_pass": [round(b / a, 2) for a, b in zip(one, two, strict=True)],
+        "pages_per_s_1_worker": round(statistics.median(a[0] for a in one), 3),
+        "pages_per_s_2_workers": round(statistics.median(b[0] for b in two), 3),
+        "two_worker_speedup": round(statistics.median(b[0] for b in two) / statistics.median(a[0] for a in one), 2),
+        "two_worker_speedup_per_pass": [round(b[0] / a[0], 2) for a, b in zip(one, two, strict=True)],
+        # Equal CPU per page with 1 and 2 workers means no contention in our code; CPUs obtained shows
+        # how much of the machine the other load left to the workers (2 workers cannot beat that ratio).
+        "cpu_s_per_page_1_worker": round(statistics.median(a[1] for a in one), 3),
+        "cpu_s_per_page_2_workers": round(statistics.median(b[1] for b in two), 3),
+        "cpus_obtained_1_worker": round(statistics.median(a[2] for a in one), 2),
+        "cpus_obtained_2_workers": round(statistics.median(b[2] for b in two), 2),
         "peak_rss_mb_ocr_worker": max((value for value in rss if value is not None), default=None),
     }
 
@@ -270,6 +278,10 @@ def main() -> None:
     figures["cpus_usable"] = len(os.sched_getaffinity(0))
     figures["load_avg_1min_start"] = round(load_before, 2)
     figures["load_avg_1min_end"] = round(os.getloadavg()[0], 2)
+    # With autogroup, Linux shares CPU between sessions first: on a busy machine a second worker in this
+    # session gets no more CPU, whatever the code does.
+    autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    figures["sched_autogroup"] = autogroup.read_text().strip() == "1" if autogroup.exists() else None
     figures["seconds"] = round(time.perf_counter() - started, 1)
 
     print(f"{len(pages)} pages: bare RapidOCR median {figures['bare_rapidocr_median_s']} s/page, pipeline median "
@@ -285,7 +297,9 @@ def main() -> None:
         print(f"throughput over {figures['throughput_pages']} pages, median of {figures['throughput_repeats']} "
               f"interleaved passes: 1 worker {figures['pages_per_s_1_worker']} pages/s, 2 workers "
               f"{figures['pages_per_s_2_workers']} pages/s -> {figures['two_worker_speedup']}x "
-              f"(per pass {figures['two_worker_speedup_per_pass']})")
+              f"(per pass {figures['two_worker_speedup_per_pass']}); CPU per page {figures['cpu_s_per_page_1_worker']} "
+              f"vs {figures['cpu_s_per_page_2_workers']} s, CPUs obtained {figures['cpus_obtained_1_worker']} vs "
+              f"{figures['cpus_obtained_2_workers']}")
     print(f"peak RSS main {figures['peak_rss_mb_main']} MB, OCR worker {figures.get('peak_rss_mb_ocr_worker')} MB, "
           f"PDF worker {figures['peak_rss_mb_pdf_worker']} MB; {figures['cpus_usable']} of {figures['cpu_count']} "
           f"CPUs, 1-min load {figures['load_avg_1min_start']} at start, {figures['load_avg_1min_end']} at end; "
