@@ -19,14 +19,32 @@ from tests.hotline.submissions.conftest import A_CODE, VALID_ID, build_app, png_
 pytestmark = pytest.mark.browser
 
 
+class GatedReviewer(FakeReviewer):
+    """The fake reviewer, held until the test has seen the in-progress page (no race with a fast worker)."""
+
+    def __init__(self, inner: FakeReviewer) -> None:
+        super().__init__(inner.extra_findings, max_side_px=inner.max_side_px)
+        self.gate = threading.Event()
+
+    def review(self, **kwargs):  # type: ignore[no-untyped-def]
+        """Wait for the gate (at most 30 s), then review as the fake does."""
+        self.gate.wait(30)
+        return super().review(**kwargs)
+
+
+@pytest.fixture
+def gated(reviewer: FakeReviewer) -> GatedReviewer:
+    """The module's reviewer behind a gate the test opens."""
+    return GatedReviewer(reviewer)
+
 
 @pytest.fixture
 def server(
-    settings: HotlineSettings, seeded: dict[str, str], reviewer: FakeReviewer, submission_settings: SubmissionSettings
+    settings: HotlineSettings, seeded: dict[str, str], gated: GatedReviewer, submission_settings: SubmissionSettings
 ) -> Iterator[str]:
-    """The app with the submissions router under uvicorn in a thread; the worker waits a little so polling shows."""
-    jobs = JobSettings(in_app_workers=1, poll_interval_s=1.5, backoff_base_s=0)
-    app = build_app(settings, reviewer, jobs, submission_settings)
+    """The app with the submissions router under uvicorn in a thread, reviewing through the gated fake."""
+    jobs = JobSettings(in_app_workers=1, poll_interval_s=0.5, backoff_base_s=0)
+    app = build_app(settings, gated, jobs, submission_settings)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -37,11 +55,12 @@ def server(
             pytest.fail("uvicorn did not start")
         time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
+    gated.gate.set()
     server.should_exit = True
     thread.join(20)
 
 
-def test_result_page_and_review_in_chromium(server: str, browser, seeded: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_result_page_and_review_in_chromium(server: str, browser, seeded: dict[str, str], gated: GatedReviewer) -> None:  # type: ignore[no-untyped-def]
     citizen = browser.new_context(viewport={"width": 1200, "height": 900}, locale="zh-CN")
     page = citizen.new_page()
     page.goto(f"{server}/apply/{A_CODE}")
@@ -61,6 +80,7 @@ def test_result_page_and_review_in_chromium(server: str, browser, seeded: dict[s
     assert created.status == 202, created.text()
     page.goto(server + created.json()["result_url"])
     assert page.locator("#progress").get_attribute("data-finished") == "false"
+    gated.gate.set()
     page.wait_for_selector("svg rect.box", timeout=20_000)  # the page polled and reloaded itself
     assert "待人工核对" in page.content() or "缺少" in page.content()
     assert "1101**********002X" in page.content() and VALID_ID not in page.content()
