@@ -29,6 +29,7 @@ __all__ = [
     "VerifyReport",
     "append_entry",
     "append_rounds",
+    "arrays_sha256",
     "verify",
 ]
 
@@ -226,12 +227,33 @@ def _scalar_metrics(message: object) -> dict[str, float]:
     return {k: float(v) for k, v in records[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
+def arrays_sha256(arrays: Sequence[object]) -> str:
+    """SHA-256 over parameter arrays in order: each one's dtype, shape and C-order bytes.
+
+    The audited ServerApp records it for the global model it sends out for evaluation after each
+    round; a department recomputes it from the arrays it received (`federation.audit.arrays_sha256`).
+    """
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        a = np.ascontiguousarray(array)
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
+
+
+def _message_arrays(message: object) -> list[object]:
+    return [array.numpy() for record in message.content.array_records.values() for array in record.values()]  # type: ignore[attr-defined]
+
+
 def build_recording_grid(inner: object, out_dir: Path) -> object:
     """Wrap a Flower Grid so every round's replies are logged to `out_dir/grid_rounds.jsonl`.
 
     The log is taken from the messages the SuperLink delivered (source node ids, the
     `num-examples` and cumulative DP `epsilon` each department reported, its evaluation
-    metrics), independent of what the strategy code chooses to report. Imports Flower lazily (verifiers need no Flower).
+    metrics) and the global model sent out for evaluation (`model_arrays_sha256`), independent of
+    what the strategy code chooses to report. Imports Flower lazily (verifiers need no Flower).
     """
     from flwr.serverapp import Grid
 
@@ -269,7 +291,8 @@ def build_recording_grid(inner: object, out_dir: Path) -> object:
             outgoing = list(messages)
             replies = list(self._inner.send_and_receive(outgoing, timeout=timeout))  # type: ignore[attr-defined]
             kind = outgoing[0].metadata.message_type.split(".")[0] if outgoing else ""
-            if kind == "train":
+            # SecAgg+ sends four train-type stages per round; only the one carrying the model starts a round.
+            if kind == "train" and outgoing[0].content.array_records:
                 self._flush()
                 self._round = _server_round(outgoing) or self._round + 1
                 self._current = {"server_round": self._round, "participants": {}, "node_metrics": {}, "epsilon": {}, "failed": []}
@@ -283,6 +306,8 @@ def build_recording_grid(inner: object, out_dir: Path) -> object:
                     if "epsilon" in sent:
                         self._current["epsilon"][node] = sent["epsilon"]  # type: ignore[index]
             elif kind == "evaluate" and self._current:
+                if outgoing and outgoing[0].content.array_records:
+                    self._current["model_arrays_sha256"] = arrays_sha256(_message_arrays(outgoing[0]))
                 for reply in replies:
                     if not reply.has_error():
                         self._current["node_metrics"][str(reply.metadata.src_node_id)] = _scalar_metrics(reply)  # type: ignore[index]

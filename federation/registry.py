@@ -165,6 +165,8 @@ def read_rounds(model_dir: Path, *, node_names: Mapping[str, str] | None = None)
             metrics.pop(key, None)
         if delivered.get("failed"):
             metrics["failed_nodes"] = [_resolve(names, str(n)) for n in delivered["failed"]]  # type: ignore[union-attr]
+        if delivered.get("model_arrays_sha256"):
+            metrics["model_arrays_sha256"] = delivered["model_arrays_sha256"]
         records.append(
             RoundRecord(server_round=server_round, participants=participants, metrics=metrics, node_metrics=node_metrics, epsilon=epsilon)
         )
