@@ -8,12 +8,12 @@ optional `round-hook` after every round and once with `final=True`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from logging import WARNING
 from pathlib import Path
 
 import numpy as np
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord, RecordDict
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord, RecordDict
 from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import DifferentialPrivacyClientSideFixedClipping, Strategy
 from flwr.supercore import log
@@ -29,6 +29,52 @@ def _plain(record: MetricRecord | None) -> dict[str, object]:
 
 def _summary(record: MetricRecord | None) -> dict[str, object]:
     return {k: v for k, v in _plain(record).items() if not isinstance(v, list)}
+
+
+class ServerMomentum(Strategy):
+    """FedAvgM: heavy-ball momentum on the server over whatever update the wrapped strategy aggregated.
+
+    The velocity is `momentum * velocity + (aggregate - model sent out)`, and the next model is the
+    model sent out plus the velocity; a skipped round (no aggregate) leaves model and velocity alone.
+    """
+
+    def __init__(self, inner: Strategy, *, momentum: float) -> None:
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"server momentum must be in [0, 1), got {momentum}")
+        self.inner = inner
+        self.momentum = momentum
+        self.sent: list[np.ndarray] | None = None
+        self.velocity: list[np.ndarray] | None = None
+
+    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
+        """Remember the model sent out, then configure as the wrapped strategy does."""
+        self.sent = arrays.to_numpy_ndarrays()
+        return self.inner.configure_train(server_round, arrays, config, grid)
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """The wrapped strategy's aggregate, moved along the server velocity."""
+        arrays, metrics = self.inner.aggregate_train(server_round, replies)
+        if arrays is None or self.sent is None:
+            return arrays, metrics
+        delta = [new.astype(np.float32) - old for new, old in zip(arrays.to_numpy_ndarrays(), self.sent, strict=True)]
+        if self.velocity is None:
+            self.velocity = delta
+        else:
+            self.velocity = [self.momentum * v + d for v, d in zip(self.velocity, delta, strict=True)]
+        moved = [(old + v).astype(np.float32) for old, v in zip(self.sent, self.velocity, strict=True)]
+        return ArrayRecord({k: Array(a) for k, a in zip(arrays.keys(), moved, strict=True)}), metrics
+
+    def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
+        """As the wrapped strategy."""
+        return self.inner.configure_evaluate(server_round, arrays, config, grid)
+
+    def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]) -> MetricRecord | None:
+        """As the wrapped strategy."""
+        return self.inner.aggregate_evaluate(server_round, replies)
+
+    def summary(self) -> None:
+        """The wrapped strategy's summary."""
+        self.inner.summary()
 
 
 def collect_idf(grid: Grid, config: TaskConfig) -> tuple[np.ndarray | None, dict[str, object]]:
@@ -91,6 +137,8 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         strategy = DifferentialPrivacyClientSideFixedClipping(
             inner, noise_multiplier=client_dp, clipping_norm=config.float("client-dp-clip-norm"), num_sampled_clients=min_nodes
         )
+    if config.float("server-momentum") > 0:
+        strategy = ServerMomentum(strategy, momentum=config.float("server-momentum"))
     eval_path = config.str("eval-data-path")
     rounds: list[dict[str, object]] = []
     eval_cache: dict[str, object] = {}

@@ -39,6 +39,7 @@ DEFAULT_RUN_CONFIG: dict[str, object] = {
     "round-timeout-s": 120,
     "quorum-wait-s": 300,
     "trim-beta": 0.2,
+    "server-momentum": 0.0,
     "prox-mu": 0.01,
     "labels": "",
     "request-types": "",

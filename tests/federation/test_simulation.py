@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pytest
+
 from federation.data import LabelledTexts
 from federation.model import IntentModel
 from federation.simulation import run_in_process
@@ -48,3 +51,34 @@ def test_idf_comes_from_a_statistics_exchange_logged_by_every_department(tmp_pat
     dp = run_in_process(_parts(three_topics, 3), out_dir=tmp_path / "dp", run_config={**CONFIG, "num-server-rounds": 1, "dp-noise-multiplier": 1.0})
     assert dp["idf"] is False and "DP" in dp["idf_reason"]
     assert IntentModel.load(tmp_path / "dp").idf is None
+
+
+def test_server_momentum_moves_along_the_velocity_and_skips_leave_it_alone():
+    from flwr.app import Array, ArrayRecord
+
+    from federation.server_app import ServerMomentum
+
+    class Fixed:
+        def __init__(self) -> None:
+            self.next: ArrayRecord | None = None
+
+        def configure_train(self, server_round, arrays, config, grid):
+            return []
+
+        def aggregate_train(self, server_round, replies):
+            return self.next, None
+
+    inner = Fixed()
+    strategy = ServerMomentum(inner, momentum=0.5)  # type: ignore[arg-type]
+    strategy.configure_train(1, ArrayRecord({"w": Array(np.zeros(2, np.float32))}), None, None)  # type: ignore[arg-type]
+    inner.next = ArrayRecord({"w": Array(np.ones(2, np.float32))})
+    first, _ = strategy.aggregate_train(1, [])
+    assert np.allclose(first["w"].numpy(), 1.0)
+    strategy.configure_train(2, first, None, None)  # type: ignore[arg-type]
+    inner.next = ArrayRecord({"w": Array(np.full(2, 2.0, np.float32))})
+    second, _ = strategy.aggregate_train(2, [])
+    assert np.allclose(second["w"].numpy(), 1.0 + 1.0 + 0.5 * 1.0)
+    inner.next = None
+    assert strategy.aggregate_train(3, []) == (None, None)
+    with pytest.raises(ValueError, match="momentum"):
+        ServerMomentum(inner, momentum=1.0)  # type: ignore[arg-type]
