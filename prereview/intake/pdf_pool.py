@@ -17,6 +17,8 @@ from prereview.settings import PrereviewSettings
 
 _WORKER = Path(__file__).resolve().with_name("pdf_worker.py")
 _REPLY_BYTES = 4096
+# How long a worker that closed its reply channel may take to exit before it is killed.
+_EXIT_WAIT_S = 5.0
 
 
 def _worker_env() -> dict[str, str]:
@@ -126,12 +128,15 @@ class PdfWorker:
         return self._ended(reply, started=True)
 
     def _ended(self, reply: str | None, *, started: bool) -> Outcome:
-        """The outcome of a worker that stopped answering: killed when it ran out of time, else its exit status."""
+        """A worker that did not answer as expected: out of time or off protocol (killed), or ended (its exit status)."""
         self.healthy = False
-        if reply is None:
-            self.close()
-            return Outcome(returncode=None, started=started)
-        return Outcome(returncode=self.process.wait(), started=started)
+        if reply == "":
+            try:
+                return Outcome(returncode=self.process.wait(timeout=_EXIT_WAIT_S), started=started)
+            except subprocess.TimeoutExpired:
+                pass  # closed its reply channel without exiting: treated like a worker out of time
+        self.close()
+        return Outcome(returncode=None if reply in (None, "") else self.process.returncode, started=started)
 
     def close(self) -> None:
         """Kill the process and reap it."""
