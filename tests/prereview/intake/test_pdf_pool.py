@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -171,3 +172,14 @@ def test_concurrent_callers_each_get_their_own_file_back(pooled: PrereviewSettin
     for lines, result in outcomes:
         _assert_reads(result, lines)
     assert len(_pool.idle_workers()) == 1 and _pool.busy_workers() == []
+
+
+def test_a_forked_child_does_not_use_the_parent_workers(pooled: PrereviewSettings) -> None:
+    warm_pdf_pool(settings=pooled, wait_s=20)
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if _pool.idle_workers() == [] else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    (worker,) = _pool.idle_workers()
+    assert worker.alive()
