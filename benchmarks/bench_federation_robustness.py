@@ -5,8 +5,10 @@ spread over 5 departments (`--partition`, default iid); department 0 is the atta
 `label_flip` (every label → the next topic), `scaled_update` (its update × −10), `sign_flip`
 (its update × −1, so within the median norm), `alie` ("a little is enough", Baruch et al. 2019:
 mean − z·std of the other departments' previous-round updates, z = 0.25 for 1 of 5; in-process
-engine only, where the attacker can see the others). Baseline: each strategy without an attacker,
-in the same run. Ends with one JSON line.
+engine only, where the attacker can see the others). Baselines, per strategy in the same run:
+`clean` (all five honest) and `absent` (department 0 left out: the best a defence can do once it
+discards the attacker's update, since that department's data is lost with it). Drops are quoted
+against both. Ends with one JSON line.
 
     .venv/bin/python benchmarks/bench_federation_robustness.py [--engine flower] [--rounds 10]
 """
@@ -107,6 +109,7 @@ def main() -> None:
     flipped_parts = [flip_labels(p, labels) if i == ATTACKER else p for i, p in enumerate(clean_parts)]
     setups = {
         "clean": lambda: (clean_parts, ()),
+        "absent": lambda: ([p for i, p in enumerate(clean_parts) if i != ATTACKER], ()),
         "label_flip": lambda: (flipped_parts, ()),
         "scaled_update": lambda: (clean_parts, (scaled_update_mod(BOOSTED_SCALE),)),
         "sign_flip": lambda: (clean_parts, (scaled_update_mod(-1.0),)),
@@ -116,17 +119,20 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     for strategy in args.strategies.split(","):
         row: dict[str, float] = {}
-        for attack in ("clean", *attacks):
+        for attack in ("clean", "absent", *attacks):
             parts, mods = setups[attack]()
             config = {"labels": ",".join(labels), "request-types": "none", "strategy": strategy, "num-server-rounds": args.rounds, "eval-data-path": str(test_path)}
             metrics = run(parts, out_dir=work / f"{strategy}-{attack}", run_config=config, client_mods=mods)
             row[attack] = metrics["final_central"]["macro-f1"]
         for attack in attacks:
             row[f"{attack}_drop_pts"] = 100 * (row["clean"] - row[attack])
+            row[f"{attack}_below_absent_pts"] = 100 * (row["absent"] - row[attack])
         row["worst_drop_pts"] = max(row[f"{a}_drop_pts"] for a in attacks) if attacks else 0.0
+        row["worst_below_absent_pts"] = max(row[f"{a}_below_absent_pts"] for a in attacks) if attacks else 0.0
         results[strategy] = row
         cells = "  ".join(f"{a} {row[a]:.3f} ({row[f'{a}_drop_pts']:+.1f})" for a in attacks)
-        print(f"{strategy:18s} clean {row['clean']:.3f}  {cells}  worst drop {row['worst_drop_pts']:+.1f} pts", flush=True)
+        print(f"{strategy:18s} clean {row['clean']:.3f}  absent {row['absent']:.3f}  {cells}  worst drop {row['worst_drop_pts']:+.1f} pts "
+              f"(vs absent {row['worst_below_absent_pts']:+.1f})", flush=True)
     if "fedavg" in results and attacks:
         fedavg_clean = results["fedavg"]["clean"]
         for row in results.values():
