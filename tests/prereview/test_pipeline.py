@@ -141,3 +141,43 @@ def test_text_layer_pdf_is_read_without_ocr(catalog):
     assert (page["source"], page["document_type"]) == ("pdf_text", "application_form")
     assert page["fields"]["申请人姓名"] == "张三"
     assert engine.calls == 0 and report.verdict == "pass"
+
+
+def _without_signatures(service):
+    """The service with its signature checks off, so blank fake pages leave only the checks under test."""
+    copy = service.model_copy(deep=True)
+    for material in copy.materials:
+        material.checks.signature_required = False
+    return copy
+
+
+ADDRESS_PAGES = {
+    **PAGES,
+    1206: _lines("个体工商户登记（备案）申请书", "经营者姓名：张三", "身份证号码：110105199001020016",
+                 "经营场所：北京市朝阳区人民路1号2栋301室", "经营范围：日用百货零售"),
+    1207: _lines("房屋租赁合同", "出租方（甲方）：王五", "承租方（乙方）：张三", "房屋地址：朝阳区人民路1号2幢301室"),
+    1208: _lines("房屋租赁合同", "出租方（甲方）：王五", "承租方（乙方）：张三", "房屋地址：北京市朝阳区人民路9号2栋301室"),
+    1209: _lines("房屋租赁合同", "出租方（甲方）：王五", "承租方（乙方）：张三", "房屋地址：上海市浦东新区人民路1号2栋301室"),
+}
+
+
+@pytest.mark.parametrize(
+    ("lease_width", "verdict", "status", "address_findings"),
+    [
+        (1207, "pass", "ok", []),
+        (1208, "needs_fix", "defective", [("address_mismatch", "blocking")]),
+        (1209, "needs_review", "uncertain", [("address_mismatch", "warning")]),
+    ],
+)
+def test_premises_address_is_checked_against_the_typed_form(catalog, lease_width, verdict, status, address_findings):
+    pipeline = Pipeline.create(settings=PrereviewSettings(),
+                               ocr=FakeOcrEngine(lambda image: ADDRESS_PAGES.get(image.shape[1], [])))
+    files = [("front.png", _page(1201)), ("back.png", _page(1202)), ("form.png", _page(1206)),
+             ("lease.png", _page(lease_width))]
+    form = {"name": "张三", "id_number": "110105199001020016", "address": "北京市朝阳区人民路1号2栋301室"}
+    report = pipeline.check(service=_without_signatures(catalog["scjg-gtgsh-sl"]), files=files, form=form,
+                            application_date=TODAY)
+    assert [(f.code.value, f.severity) for f in report.findings if f.code == FindingCode.address_mismatch] == \
+        address_findings
+    assert {m.material: m.status for m in report.materials}["premises_proof"] == status
+    assert report.verdict == verdict, report.findings
