@@ -139,6 +139,26 @@ def _timed_pass(pool: ProcessPoolExecutor, pages: list[tuple[str, bytes]]) -> tu
     return len(pages) / wall, cpu / len(pages), cpu / wall
 
 
+def _busy_loop(seconds: float) -> float:
+    """CPU seconds obtained by a pure-Python busy loop running for ``seconds`` of wall-clock time."""
+    started = time.process_time()
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+    return time.process_time() - started
+
+
+def _machine_ceiling(seconds: float = 3.0) -> float:
+    """How much more CPU 2 busy-loop processes get than 1 right now: the best 2-worker speed-up the machine allows."""
+    context = multiprocessing.get_context("spawn")
+    obtained = []
+    for workers in (1, 2):
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            list(pool.map(_busy_loop, [0.0] * workers))  # start the processes before timing
+            obtained.append(sum(pool.map(_busy_loop, [seconds] * workers)))
+    return obtained[1] / obtained[0]
+
+
 def _throughput(pages: list[tuple[str, bytes, dict[str, str]]], repeats: int) -> dict[str, Any]:
     """1 worker against 2 on the same pages, passes interleaved (1, 2, 1, 2, ...) so load drift hits both."""
     # Largest pages first: the last tasks are short, so two workers finish close together.
@@ -148,6 +168,7 @@ def _throughput(pages: list[tuple[str, bytes, dict[str, str]]], repeats: int) ->
     two_pool = _start_workers(2, ordered[-1])
     one, two = [], []
     try:
+        ceiling = _machine_ceiling()
         for _ in range(repeats):
             one.append(_timed_pass(one_pool, ordered))
             two.append(_timed_pass(two_pool, ordered))
@@ -162,6 +183,7 @@ def _throughput(pages: list[tuple[str, bytes, dict[str, str]]], repeats: int) ->
         "pages_per_s_2_workers": round(statistics.median(b[0] for b in two), 3),
         "two_worker_speedup": round(statistics.median(b[0] for b in two) / statistics.median(a[0] for a in one), 2),
         "two_worker_speedup_per_pass": [round(b[0] / a[0], 2) for a, b in zip(one, two, strict=True)],
+        "two_busy_loops_cpu_ratio": round(ceiling, 2),
         # Equal CPU per page with 1 and 2 workers means no contention in our code; CPUs obtained shows
         # how much of the machine the other load left to the workers (2 workers cannot beat that ratio).
         "cpu_s_per_page_1_worker": round(statistics.median(a[1] for a in one), 3),
@@ -299,7 +321,7 @@ def main() -> None:
               f"{figures['pages_per_s_2_workers']} pages/s -> {figures['two_worker_speedup']}x "
               f"(per pass {figures['two_worker_speedup_per_pass']}); CPU per page {figures['cpu_s_per_page_1_worker']} "
               f"vs {figures['cpu_s_per_page_2_workers']} s, CPUs obtained {figures['cpus_obtained_1_worker']} vs "
-              f"{figures['cpus_obtained_2_workers']}")
+              f"{figures['cpus_obtained_2_workers']}; 2 busy loops got {figures['two_busy_loops_cpu_ratio']}x the CPU of 1")
     print(f"peak RSS main {figures['peak_rss_mb_main']} MB, OCR worker {figures.get('peak_rss_mb_ocr_worker')} MB, "
           f"PDF worker {figures['peak_rss_mb_pdf_worker']} MB; {figures['cpus_usable']} of {figures['cpu_count']} "
           f"CPUs, 1-min load {figures['load_avg_1min_start']} at start, {figures['load_avg_1min_end']} at end; "
