@@ -17,7 +17,7 @@ from federation.taxonomy import DEPARTMENTS, INTENTS, REQUEST_TYPES, department_
 
 BOOTSTRAP_ROUNDS = 5
 # Chosen on real citizen messages and real SMP2017 chit-chat (docs/bench/federation.md, Serving):
-# 8 % of chit-chat routed, 96 % of citizen messages routed; min_score 0.5 would reject 17 % of citizens.
+# 6 % of chit-chat routed, 95 % of citizen messages routed; min_score 0.5 would reject 15 % of citizens.
 BOOTSTRAP_TEMPERATURE = 0.2
 BOOTSTRAP_MIN_SCORE = 0.3
 
@@ -183,6 +183,7 @@ def bootstrap_model(out_dir: str | Path, seed: int = 0, *, rounds: int = BOOTSTR
             "loss": "softmax",
             "learning-rate": 10.0,
             "idf-weighting": False,
+            "local-epochs": 20,
         }
         metrics = run_in_process(parts, out_dir=Path(work) / "run", run_config=run_config)
         if metrics["failures"] or metrics["skipped_rounds"]:
