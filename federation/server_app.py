@@ -103,11 +103,16 @@ def collect_idf(grid: Grid, config: TaskConfig) -> tuple[np.ndarray | None, dict
     answered = 0
     for reply in replies:
         stats = reply.content.array_records.get("statistics")
-        counts = stats["document-frequency"].numpy() if stats is not None and "document-frequency" in stats else None
-        if counts is None or counts.shape != doc_freq.shape:
+        metrics = reply.content.metric_records.get("metrics")
+        if stats is None or metrics is None or "document-frequency" not in stats or "num-documents" not in metrics:
+            continue
+        counts = stats["document-frequency"].numpy()
+        docs = float(metrics["num-documents"])  # type: ignore[arg-type]
+        # A malformed answer is left out rather than allowed to poison every department's features.
+        if counts.shape != doc_freq.shape or not np.isfinite(counts).all() or (counts < 0).any() or not 0 <= docs < float("inf"):
             continue
         doc_freq += counts
-        num_docs += float(reply.content.metric_records["metrics"]["num-documents"])  # type: ignore[arg-type]
+        num_docs += docs
         answered += 1
     if answered < min_nodes:
         log(WARNING, "statistics: %s of %s required departments answered; training without IDF weights", answered, min_nodes)

@@ -82,3 +82,40 @@ def test_server_momentum_moves_along_the_velocity_and_skips_leave_it_alone():
     assert strategy.aggregate_train(3, []) == (None, None)
     with pytest.raises(ValueError, match="momentum"):
         ServerMomentum(inner, momentum=1.0)  # type: ignore[arg-type]
+
+
+def test_statistics_answers_that_are_malformed_are_left_out(monkeypatch):
+    from flwr.app import Array, ArrayRecord, MetricRecord, RecordDict
+    from flwr.supercore.task_identity import TaskIdentity
+
+    from federation.server_app import collect_idf
+    from federation.task import TaskConfig
+
+    def answer(counts: np.ndarray, docs: int) -> object:
+        class Reply:
+            content = RecordDict({"statistics": ArrayRecord({"document-frequency": Array(counts)}), "metrics": MetricRecord({"num-documents": docs})})
+
+            def has_error(self) -> bool:
+                return False
+
+        return Reply()
+
+    class Grid:
+        def __init__(self, replies: list[object]) -> None:
+            self.replies = replies
+
+        def get_node_ids(self) -> list[int]:
+            return [1, 2, 3]
+
+        def send_and_receive(self, messages, *, timeout=None):  # type: ignore[no-untyped-def]
+            assert [m.metadata.message_type for m in messages] == ["query"] * 3
+            return self.replies
+
+    for attr in ("_run_id", "_node_id", "_task_id"):
+        monkeypatch.setattr(TaskIdentity, attr, 1)
+    good = np.ones(64, np.float32)
+    config = TaskConfig.from_run_config({"n-buckets": 64, "min-nodes": 2})
+    idf, facts = collect_idf(Grid([answer(good, 3), answer(good * 2, 5), answer(np.full(64, -1.0, np.float32), 4)]), config)  # type: ignore[arg-type]
+    assert facts == {"idf": True, "idf_departments": 2, "idf_documents": 8} and idf is not None and idf.shape == (64,)
+    idf, facts = collect_idf(Grid([answer(good, 3), answer(np.ones(32, np.float32), 5)]), config)  # type: ignore[arg-type]
+    assert idf is None and "only 1 of 2" in str(facts["idf_reason"])
