@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import select
 import subprocess
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prereview.settings import PrereviewSettings
+
+logger = logging.getLogger(__name__)
 
 _WORKER = Path(__file__).resolve().with_name("pdf_worker.py")
 _REPLY_BYTES = 4096
@@ -213,9 +216,12 @@ class PdfWorkerPool:
         for worker in stale:
             worker.close()
         # Processes start outside the lock, so other threads can take idle workers meanwhile.
-        started = []
+        started: list[PdfWorker] = []
         try:
-            started = [PdfWorker(limits) for _ in range(missing)]
+            for _ in range(missing):
+                started.append(PdfWorker(limits))
+        except OSError as exc:  # out of processes or memory: the next PDF starts its own worker and reports it
+            logger.warning("could not start a spare PDF worker: %s", exc)
         finally:
             with self._lock:
                 self._starting -= missing

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from prereview.intake import intake_file, stop_pdf_pool, warm_pdf_pool
+from prereview.intake import intake_file, pdf_pool, stop_pdf_pool, warm_pdf_pool
 from prereview.intake.pdf import _pool
 from prereview.intake.pdf_pool import PdfWorker
 from prereview.pages import IntakeResult
@@ -183,3 +183,17 @@ def test_a_forked_child_does_not_use_the_parent_workers(pooled: PrereviewSetting
     assert os.waitstatus_to_exitcode(status) == 0
     (worker,) = _pool.idle_workers()
     assert worker.alive()
+
+
+def test_a_spare_that_cannot_start_does_not_fail_the_file(
+    pooled: PrereviewSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warm_pdf_pool(settings=pooled, wait_s=20)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(pdf_pool.subprocess, "Popen", refuse)
+    once = pooled.model_copy(update={"pdf_worker_max_files": 1})
+    _assert_reads(intake_file(name="a.pdf", data=text_pdf(LINES), settings=once))
+    assert _pool.idle_workers() == [] and _pool.busy_workers() == []
