@@ -207,8 +207,9 @@ class QuorumMixin:
             return replies, updates
         dropped = set(outlying_updates(updates, self.current_arrays, max_drop=trim_count(len(updates), beta)))
         if dropped:
-            log(WARNING, "round %s: dropped %s update(s) pointing away from the median update (nodes %s)", server_round, len(dropped), sorted(replies[i].metadata.src_node_id for i in dropped))
-            self.dropped_updates.append({"round": server_round, "nodes": sorted(replies[i].metadata.src_node_id for i in dropped)})
+            nodes = sorted(replies[i].metadata.src_node_id for i in dropped)
+            log(WARNING, "round %s: dropped %s update(s) pointing away from the median update (nodes %s)", server_round, len(dropped), nodes)
+            self.dropped_updates.append({"round": server_round, "nodes": nodes})
         kept = [i for i in range(len(replies)) if i not in dropped]
         return [replies[i] for i in kept], [updates[i] for i in kept]
 

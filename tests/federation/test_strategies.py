@@ -220,3 +220,24 @@ def test_weakly_aligned_update_is_dropped_like_a_label_flipper():
     updates[0] = [0.1 * direction + rng.normal(size=direction.shape), updates[0][1]]
     assert outlying_updates(updates, current, max_drop=1) == [0]
     assert outlying_updates(updates, current, max_drop=1, relative_cosine=0.0) == []  # only negative cosines
+
+
+def test_filtered_run_reports_the_dropped_attacker_in_its_metrics(three_topics, tmp_path):
+    """End to end through the ServerApp and ClientApp code: a × −10 department is dropped every round."""
+    from flwr.app import Context
+
+    from federation.simulation import run_in_process
+
+    def boosted(msg: Message, context: Context, call_next):  # type: ignore[no-untyped-def]
+        reply = call_next(msg, context)
+        if msg.metadata.message_type != MessageType.TRAIN or context.node_config.get("partition-id") != 0 or reply.has_error():
+            return reply
+        sent, got = msg.content["arrays"].to_numpy_ndarrays(), reply.content["arrays"].to_numpy_ndarrays()
+        reply.content["arrays"] = ArrayRecord([s - 10.0 * (g - s) for s, g in zip(sent, got, strict=True)])
+        return reply
+
+    parts = [three_topics.subset(range(d, len(three_topics), 4)) for d in range(4)]
+    config = {"labels": "fund,noise,wages", "request-types": "none", "n-buckets": 1024, "num-server-rounds": 2, "strategy": "filtered"}
+    metrics = run_in_process(parts, out_dir=tmp_path / "run", run_config=config, client_mods=[boosted])
+    assert [d["round"] for d in metrics["dropped_updates"]] == [1, 2]
+    assert all(d["nodes"] == [1] for d in metrics["dropped_updates"])  # partition 0 is node 1 on the in-process grid
