@@ -3,7 +3,7 @@
 Flower's own strategies wait forever for `min_available_nodes` and aggregate whatever replies arrive;
 these wait a bounded time, skip rounds that miss the quorum, trim at least one update per side from
 three departments up, drop (`filtered`) updates that point away from the coordinate-wise median update,
-and (`classwise`) weight each output class by the departments' counts of it.
+and (`classwise`) average each output class only over the departments that hold it.
 """
 
 from __future__ import annotations
@@ -111,11 +111,12 @@ def classwise_combine(
     head_layers: dict[int, int],
     trim_beta: float | None = None,
 ) -> list[np.ndarray]:
-    """Combine departments' parameters; output-layer class columns weighted by each department's count of that class.
+    """Combine departments' parameters; each output-layer class column is averaged over the departments holding that class.
 
     `head_layers` maps a parameter index to the index (in `class_counts`' inner lists' owners) of its head:
-    weight matrices have classes on the last axis, biases on axis 0. Classes nobody holds fall back
-    to the example-weighted mean. With `trim_beta`, each class column is a trimmed mean over the
+    weight matrices have classes on the last axis, biases on axis 0. A column is the example-weighted
+    mean over the departments with a non-zero count of its class; classes nobody holds fall back
+    to the example-weighted mean over all. With `trim_beta`, each class column is a trimmed mean over the
     departments that hold the class (or over all departments when fewer than three do).
     """
     n = len(updates)
@@ -145,8 +146,10 @@ def _combine_columns(stacked: np.ndarray, ex: np.ndarray, counts: np.ndarray | N
             pool = column[holders] if holders.sum() >= 3 else column
             result[..., c] = trimmed_mean(pool, trim_count(pool.shape[0], trim_beta))
         elif holders.any():
-            w = counts[:, c] / counts[:, c].sum()
-            result[..., c] = np.tensordot(w, column, axes=1)
+            # Example weights among the holders: a one-vs-rest column learns from every holder's
+            # negatives too, so weighting by positive counts alone starves it (−7 pts on by-label).
+            w = ex * holders
+            result[..., c] = np.tensordot(w / w.sum(), column, axes=1)
         else:
             result[..., c] = np.tensordot(ex / ex.sum(), column, axes=1)
     return result
