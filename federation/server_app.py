@@ -135,6 +135,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         quorum_wait_s=config.float("quorum-wait-s"),
         trim_beta=config.float("trim-beta"),
         prox_mu=config.float("prox-mu"),
+        column_weights="positives" if config.str("loss") == "softmax" else "holders",
     )
     strategy: Strategy = inner
     client_dp = config.float("client-dp-noise-multiplier")

@@ -21,6 +21,7 @@ from flwr.serverapp.strategy import FedAvg, FedMedian, FedProx, Krum, Strategy
 from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 from flwr.supercore import log
 
+COLUMN_WEIGHTS = ("holders", "positives")
 STRATEGY_NAMES = ("fedavg", "classwise", "fedprox", "median", "trimmed", "classwise-trimmed", "filtered", "classwise-filtered", "krum")
 
 
@@ -110,13 +111,16 @@ def classwise_combine(
     *,
     head_layers: dict[int, int],
     trim_beta: float | None = None,
+    column_weights: str = "holders",
 ) -> list[np.ndarray]:
     """Combine departments' parameters; each output-layer class column is averaged over the departments holding that class.
 
     `head_layers` maps a parameter index to the index (in `class_counts`' inner lists' owners) of its head:
-    weight matrices have classes on the last axis, biases on axis 0. A column is the example-weighted
-    mean over the departments with a non-zero count of its class; classes nobody holds fall back
-    to the example-weighted mean over all. With `trim_beta`, each class column is a trimmed mean over the
+    weight matrices have classes on the last axis, biases on axis 0. A column is the mean over the
+    departments with a non-zero count of its class, weighted by their examples (`holders`: for
+    one-vs-rest columns, which learn from every holder's negatives too) or by their counts of the
+    class (`positives`: for softmax, where only the positives move a column up); classes nobody
+    holds fall back to the example-weighted mean over all. With `trim_beta`, each class column is a trimmed mean over the
     departments that hold the class (or over all departments when fewer than three do).
     """
     n = len(updates)
@@ -126,13 +130,16 @@ def classwise_combine(
         stacked = np.stack([u[j] for u in updates]).astype(np.float64)
         counts = class_counts[head_layers[j]] if j in head_layers else None
         if counts is None:
-            out.append(_combine_columns(stacked, ex, None, trim_beta).astype(np.float32))
+            out.append(_combine_columns(stacked, ex, None, trim_beta, column_weights).astype(np.float32))
             continue
-        out.append(_combine_columns(stacked, ex, np.asarray(counts, dtype=np.float64).reshape(n, -1), trim_beta).astype(np.float32))
+        counts_array = np.asarray(counts, dtype=np.float64).reshape(n, -1)
+        out.append(_combine_columns(stacked, ex, counts_array, trim_beta, column_weights).astype(np.float32))
     return out
 
 
-def _combine_columns(stacked: np.ndarray, ex: np.ndarray, counts: np.ndarray | None, trim_beta: float | None) -> np.ndarray:
+def _combine_columns(
+    stacked: np.ndarray, ex: np.ndarray, counts: np.ndarray | None, trim_beta: float | None, column_weights: str
+) -> np.ndarray:
     n = stacked.shape[0]
     if counts is None:
         if trim_beta is not None:
@@ -146,9 +153,7 @@ def _combine_columns(stacked: np.ndarray, ex: np.ndarray, counts: np.ndarray | N
             pool = column[holders] if holders.sum() >= 3 else column
             result[..., c] = trimmed_mean(pool, trim_count(pool.shape[0], trim_beta))
         elif holders.any():
-            # Example weights among the holders: a one-vs-rest column learns from every holder's
-            # negatives too, so weighting by positive counts alone starves it (−7 pts on by-label).
-            w = ex * holders
+            w = ex * holders if column_weights == "holders" else counts[:, c]
             result[..., c] = np.tensordot(w / w.sum(), column, axes=1)
         else:
             result[..., c] = np.tensordot(ex / ex.sum(), column, axes=1)
@@ -261,15 +266,21 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
 
     A department without a class sends that column pushed down (it only ever saw the class as a
     negative); plain FedAvg lets such departments outvote the few that hold the class and erase it.
-    Departments send `label-counts` (and `request-type-counts`) in their train MetricRecord.
+    Departments send `label-counts` (and `request-type-counts`) in their train MetricRecord;
+    `column_weights` is how holders are weighted (see `classwise_combine`).
     With `trim_beta` set, updates are first clipped to the median update norm and each column is a
     trimmed mean over the departments holding the class.
     """
 
-    def __init__(self, *, trim_beta: float | None = None, drop_outlying: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self, *, trim_beta: float | None = None, drop_outlying: bool = False, column_weights: str = "holders", **kwargs: Any
+    ) -> None:
         if drop_outlying and trim_beta is None:
             raise ValueError("drop_outlying needs trim_beta (the share of departments that may be dropped)")
+        if column_weights not in COLUMN_WEIGHTS:
+            raise ValueError(f"unknown column weights {column_weights!r}; use {' or '.join(COLUMN_WEIGHTS)}")
         super().__init__(**kwargs)
+        self.column_weights = column_weights
         self.trim_beta = trim_beta
         self.drop_outlying = drop_outlying
 
@@ -301,6 +312,7 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
                 examples,
                 head_layers=heads,
                 trim_beta=self.trim_beta,
+                column_weights=self.column_weights,
             )
             arrays = ArrayRecord({k: Array(np.asarray(v)) for k, v in zip(keys, combined, strict=True)})
         metrics = self.train_metrics_aggr_fn([m.content for m in valid], self.weighted_by_key)
@@ -349,11 +361,13 @@ def build_strategy(
     trim_beta: float = 0.2,
     prox_mu: float = 0.01,
     expected_malicious: int = 1,
+    column_weights: str = "holders",
 ) -> Strategy:
     """A strategy by name (see STRATEGY_NAMES); every one samples all connected departments each round.
 
     `min_nodes` is the quorum: departments that must be connected to start a round and replies that
-    must arrive within the round timeout for the round to count.
+    must arrive within the round timeout for the round to count. `column_weights` applies to the
+    class-wise strategies (`holders` for one-vs-rest models, `positives` for softmax).
     """
     common: dict[str, Any] = {
         "fraction_train": 1.0,
@@ -366,9 +380,9 @@ def build_strategy(
     if name == "fedavg":
         return QuorumFedAvg(**common)
     if name == "classwise":
-        return ClasswiseFedAvg(**common)
+        return ClasswiseFedAvg(column_weights=column_weights, **common)
     if name == "classwise-trimmed":
-        return ClasswiseFedAvg(trim_beta=trim_beta, **common)
+        return ClasswiseFedAvg(trim_beta=trim_beta, column_weights=column_weights, **common)
     if name == "fedprox":
         return QuorumFedProx(proximal_mu=prox_mu, **common)
     if name == "median":
@@ -378,7 +392,7 @@ def build_strategy(
     if name == "filtered":
         return TrimmedAvg(beta=trim_beta, drop_outlying=True, **common)
     if name == "classwise-filtered":
-        return ClasswiseFedAvg(trim_beta=trim_beta, drop_outlying=True, **common)
+        return ClasswiseFedAvg(trim_beta=trim_beta, drop_outlying=True, column_weights=column_weights, **common)
     if name == "krum":
         return QuorumKrum(num_malicious_nodes=expected_malicious, **common)
     raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGY_NAMES)}")

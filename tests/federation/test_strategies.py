@@ -16,6 +16,7 @@ from federation.strategies import (
     QuorumNotReached,
     TrimmedAvg,
     build_strategy,
+    classwise_combine,
     clip_to_median_norm,
     outlying_updates,
     STRATEGY_NAMES,
@@ -241,3 +242,24 @@ def test_filtered_run_reports_the_dropped_attacker_in_its_metrics(three_topics, 
     metrics = run_in_process(parts, out_dir=tmp_path / "run", run_config=config, client_mods=[boosted])
     assert [d["round"] for d in metrics["dropped_updates"]] == [1, 2]
     assert all(d["nodes"] == [1] for d in metrics["dropped_updates"])  # partition 0 is node 1 on the in-process grid
+
+
+@pytest.mark.parametrize(
+    ("column_weights", "expected_column_0"),
+    [("holders", (3 * 1.0 + 1 * 5.0) / 4), ("positives", (1 * 1.0 + 3 * 5.0) / 4)],
+)
+def test_classwise_columns_average_over_holders_only(column_weights: str, expected_column_0: float):
+    """Column 0 mixes its two holders by examples or by positives; column 1, held by one department, is that department's."""
+    weights = [np.full((2, 2), 1.0, np.float32), np.full((2, 2), 5.0, np.float32), np.full((2, 2), -9.0, np.float32)]
+    weights[0][:, 1] = 7.0
+    updates = [[w, w[0].copy()] for w in weights]
+    counts = [[1.0, 2.0], [3.0, 0.0], [0.0, 0.0]]
+    combined = classwise_combine(updates, [counts], [3.0, 1.0, 4.0], head_layers={0: 0, 1: 0}, column_weights=column_weights)
+    assert combined[0][:, 0] == pytest.approx([expected_column_0] * 2)
+    assert combined[0][:, 1] == pytest.approx([7.0, 7.0])
+    assert combined[1] == pytest.approx([expected_column_0, 7.0])
+
+
+def test_classwise_refuses_unknown_column_weights():
+    with pytest.raises(ValueError, match="column weights"):
+        ClasswiseFedAvg(column_weights="votes", min_train_nodes=1, min_available_nodes=1)
