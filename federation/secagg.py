@@ -10,9 +10,7 @@ Departments still train, keep their (ε, δ) ledger and egress log exactly as in
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 import zlib
 from collections.abc import Mapping, Sequence
@@ -36,10 +34,9 @@ from flwr.serverapp import Grid, ServerApp
 
 from federation.data import LabelledTexts
 from federation.model import IntentModel, pick_temperature
-from federation.simulation import InProcessGrid, write_partitions
+from federation.simulation import InProcessGrid, prepare_run, simulate_with_flower
 from federation.strategies import wait_for_nodes
 from federation.task import (
-    METRICS_FILE,
     RoundEvent,
     LocalData,
     TaskConfig,
@@ -285,18 +282,7 @@ def build_secagg_server_app(overrides: Mapping[str, object] | None = None, *, se
 
 
 def _run_config(partitions: Sequence[LabelledTexts], out: Path, run_config: Mapping[str, object] | None, state_dir: str | Path | None, *, secure: bool = True) -> dict[str, object]:
-    out.mkdir(parents=True, exist_ok=True)
-    parts_dir = write_partitions(partitions, out / "partitions")
-    for stale in ("rounds.jsonl", METRICS_FILE):
-        (out / stale).unlink(missing_ok=True)
-    config = {
-        "min-nodes": len(partitions),
-        "strategy": "fedavg",
-        **dict(run_config or {}),
-        "partitions-dir": str(parts_dir),
-        "state-dir": str(Path(state_dir) if state_dir else out / "state"),
-        "model-out-dir": str(out),
-    }
+    config = prepare_run(partitions, out_dir=out, run_config=run_config, state_dir=state_dir, defaults={"strategy": "fedavg"})
     if secure:
         check_secagg_config(TaskConfig.from_run_config(config))
     return config
@@ -313,28 +299,15 @@ def run_secagg_simulation(
     verbose: bool = False,
 ) -> dict[str, object]:
     """Like `federation.simulation.run_federated_simulation`, with SecAgg+ FedAvg (Flower's simulation engine)."""
-    from flwr.simulation import run_simulation
-
-    out = Path(out_dir)
-    config = _run_config(partitions, out, run_config, state_dir)
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-    if not verbose:
-        logging.getLogger("flwr").setLevel(logging.WARNING)
-    run_simulation(
-        server_app=build_secagg_server_app(config, settings=settings),
-        client_app=build_secagg_client_app(config, settings=settings),
+    config = _run_config(partitions, Path(out_dir), run_config, state_dir)
+    return simulate_with_flower(
+        build_secagg_server_app(config, settings=settings),
+        build_secagg_client_app(config, settings=settings),
+        config,
         num_supernodes=len(partitions),
-        backend_config={
-            "client_resources": {"num_cpus": 1, "num_gpus": 0.0},
-            "init_args": {"num_cpus": num_cpus, "num_gpus": 0, "include_dashboard": False, "log_to_driver": verbose},
-        },
-        verbose_logging=verbose,
+        num_cpus=num_cpus,
+        verbose=verbose,
     )
-    metrics_path = out / METRICS_FILE
-    if not metrics_path.is_file():
-        raise RuntimeError(f"the SecAgg+ simulation ended without writing {metrics_path}; run with verbose=True for Flower's log")
-    return json.loads(metrics_path.read_text(encoding="utf-8"))
 
 
 def run_counted_in_process(

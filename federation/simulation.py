@@ -38,38 +38,63 @@ def run_federated_simulation(
     `client_mods` are extra Flower mods run on every department (benchmarks use one to simulate attacks).
     Deterministic for a given `seed` in `run_config` up to floating-point summation order.
     """
-    from flwr.simulation import run_simulation
-
     from federation.client_app import build_client_app
     from federation.server_app import build_server_app
 
+    config = prepare_run(partitions, out_dir=out_dir, run_config=run_config, state_dir=state_dir)
+    return simulate_with_flower(
+        build_server_app(config), build_client_app(config, extra_mods=client_mods), config, num_supernodes=len(partitions), num_cpus=num_cpus, verbose=verbose
+    )
+
+
+def prepare_run(
+    partitions: Sequence[LabelledTexts],
+    *,
+    out_dir: str | Path,
+    run_config: Mapping[str, object] | None,
+    state_dir: str | Path | None,
+    defaults: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """Write the partitions under `out_dir`, drop a previous run's metrics, and return the run config.
+
+    `defaults` sit under `run_config`; the paths (partitions, state, model output) are always ours.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     parts_dir = write_partitions(partitions, out / "partitions")
     for stale in ("rounds.jsonl", METRICS_FILE):
         (out / stale).unlink(missing_ok=True)
-    config = {
+    return {
         "min-nodes": len(partitions),
+        **dict(defaults or {}),
         **dict(run_config or {}),
         "partitions-dir": str(parts_dir),
         "state-dir": str(Path(state_dir) if state_dir else out / "state"),
         "model-out-dir": str(out),
     }
+
+
+def simulate_with_flower(
+    server_app: object, client_app: object, config: Mapping[str, object], *, num_supernodes: int, num_cpus: int = 2, verbose: bool = False
+) -> dict[str, object]:
+    """Run a ServerApp and ClientApp on Flower's simulation engine (Ray); returns the metrics the server wrote."""
+    from flwr.simulation import run_simulation
+
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     if not verbose:
         logging.getLogger("flwr").setLevel(logging.WARNING)
     run_simulation(
-        server_app=build_server_app(config),
-        client_app=build_client_app(config, extra_mods=client_mods),
-        num_supernodes=len(partitions),
+        server_app=server_app,  # type: ignore[arg-type]
+        client_app=client_app,  # type: ignore[arg-type]
+        num_supernodes=num_supernodes,
         backend_config={
             "client_resources": {"num_cpus": 1, "num_gpus": 0.0},
             "init_args": {"num_cpus": num_cpus, "num_gpus": 0, "include_dashboard": False, "log_to_driver": verbose},
         },
         verbose_logging=verbose,
     )
-    metrics_path = out / METRICS_FILE
+    metrics_path = Path(str(config["model-out-dir"])) / METRICS_FILE
     if not metrics_path.is_file():
         raise RuntimeError(f"the simulation ended without writing {metrics_path}; run with verbose=True for Flower's log")
     return json.loads(metrics_path.read_text(encoding="utf-8"))
@@ -127,19 +152,7 @@ def run_in_process(
     from federation.server_app import run_server
     from federation.task import TaskConfig
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    parts_dir = write_partitions(partitions, out / "partitions")
-    for stale in ("rounds.jsonl", METRICS_FILE):
-        (out / stale).unlink(missing_ok=True)
-    config = {
-        "min-nodes": len(partitions),
-        "quorum-wait-s": 0,
-        **dict(run_config or {}),
-        "partitions-dir": str(parts_dir),
-        "state-dir": str(Path(state_dir) if state_dir else out / "state"),
-        "model-out-dir": str(out),
-    }
+    config = prepare_run(partitions, out_dir=out_dir, run_config=run_config, state_dir=state_dir, defaults={"quorum-wait-s": 0})
     client_app = build_client_app(config, extra_mods=client_mods)
     grid = InProcessGrid(client_app, [{"partition-id": i, "num-partitions": len(partitions)} for i in range(len(partitions))], run_id=run_id)
     saved = (TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id)
