@@ -34,6 +34,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from federation.data import LabelledTexts
 from federation.model import IntentModel, pick_temperature
+from federation.server_app import finish_run
 from federation.simulation import InProcessGrid, prepare_run, simulate_with_flower
 from federation.strategies import wait_for_nodes
 from federation.task import (
@@ -48,7 +49,6 @@ from federation.task import (
     record_egress,
     resolve_department,
     train_department,
-    write_metrics,
 )
 
 SECAGG_STRATEGIES = ("fedavg",)
@@ -262,10 +262,7 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
         "rounds": rounds,
         "train_seconds": round(time.monotonic() - started, 2),
     }
-    write_metrics(out_dir, metrics)
-    if hook is not None:
-        hook(RoundEvent(run_id=run_id, server_round=config.int("num-server-rounds"), model_out_dir=str(out_dir), metrics=metrics, final=True))
-    return metrics
+    return finish_run(out_dir, metrics, hook=hook, run_id=run_id, last_round=config.int("num-server-rounds"))
 
 
 def build_secagg_server_app(overrides: Mapping[str, object] | None = None, *, settings: SecAggSettings | None = None) -> ServerApp:

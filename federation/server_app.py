@@ -201,9 +201,14 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         "rounds": rounds,
         "train_seconds": round(time.monotonic() - started, 2),
     }
+    return finish_run(out_dir, metrics, hook=hook, run_id=run_id, last_round=config.int("num-server-rounds"))
+
+
+def finish_run(out_dir: Path, metrics: dict[str, object], *, hook: object, run_id: str, last_round: int) -> dict[str, object]:
+    """Write the run's metrics and tell the round hook (if any) that the run is final; returns the metrics."""
     write_metrics(out_dir, metrics)
     if hook is not None:
-        hook(RoundEvent(run_id=run_id, server_round=config.int("num-server-rounds"), model_out_dir=str(out_dir), metrics=metrics, final=True))
+        hook(RoundEvent(run_id=run_id, server_round=last_round, model_out_dir=str(out_dir), metrics=metrics, final=True))  # type: ignore[operator]
     return metrics
 
 
