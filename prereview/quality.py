@@ -19,7 +19,7 @@ class QualityThresholds:
     min_sharpness: float = 150.0
     min_brightness: float = 90.0
     max_saturated_share: float = 0.5
-    min_ink_level: float = 90.0
+    min_ink_level: float = 80.0
     min_short_side_px: int = 300
     min_long_side_px: int = 500
     max_skew_deg: float = 1.5
@@ -67,9 +67,13 @@ def sharpness(gray: np.ndarray, *, grid: int = 8, top: int = 6) -> float:
 
 
 def ink_level(gray: np.ndarray) -> float:
-    """Grey level of the darkest 1 % of the pixels that are not blown out (text ink; light when washed out)."""
+    """Grey level of the darkest 0.1 % of the pixels that are not blown out (text ink; light when washed out).
+
+    The 1st percentile reached into the paper of a photo with little ink (97 on clean pages against
+    107 on overexposed ones); the 0.1th keeps to the strokes (clean ≤ 73, overexposed ≥ 86).
+    """
     rest = gray[gray < 250]
-    return float(np.percentile(rest, 1)) if rest.size else 255.0
+    return float(np.percentile(rest, 0.1)) if rest.size else 255.0
 
 
 def touching_sides(gray: np.ndarray) -> int:

@@ -50,7 +50,7 @@ class PrereviewSettings(BaseSettings):
     quality_min_sharpness: float = Field(default=150.0, ge=0, description="Least Laplacian variance, sharpest tiles.")
     quality_min_brightness: float = Field(default=90.0, ge=0, le=255, description="Least 90th-percentile grey level.")
     quality_max_saturated_share: float = Field(default=0.5, gt=0, le=1, description="Most share of white pixels.")
-    quality_min_ink_level: float = Field(default=90.0, ge=0, le=255, description="Overexposed if the ink is lighter.")
+    quality_min_ink_level: float = Field(default=80.0, ge=0, le=255, description="Overexposed if the ink is lighter.")
     quality_min_short_side_px: int = Field(default=300, ge=1, description="Least short side of a page, in pixels.")
     quality_min_long_side_px: int = Field(default=500, ge=1, description="Least long side of a page, in pixels.")
     min_ocr_confidence: float = Field(default=0.85, ge=0, le=1, description="Lines read less surely need review.")
