@@ -13,7 +13,7 @@ import math
 import unicodedata
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,9 @@ MODEL_FILE = "model.npz"
 META_FILE = "model.json"
 FORMAT_VERSION = 2
 LOSSES = ("modified-huber", "softmax")
+SEGMENTATIONS = ("search", "hmm")
+# Hasher settings of model files written before these fields existed (how they were featurised).
+LEGACY_HASHER_SETTINGS = {"segmentation": "hmm"}
 
 _PRIME = np.uint64(1_000_003)
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -88,21 +91,31 @@ def _char_ngram_buckets(text: str, n_buckets: int, max_n: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
 
 
-def _word_buckets(text: str, n_buckets: int) -> np.ndarray:
+def _word_buckets(text: str, n_buckets: int, segmentation: str) -> np.ndarray:
     import jieba
 
-    words = [w for w in jieba.lcut(text) if len(w) >= 2 and not w.isspace()]
+    tokens = jieba.lcut_for_search(text, HMM=False) if segmentation == "search" else jieba.lcut(text)
+    words = [w for w in tokens if len(w) >= 2 and not w.isspace()]
     return np.fromiter((zlib.crc32(b"w\x00" + w.encode()) % n_buckets for w in words), dtype=np.uint64, count=len(words))
 
 
 @dataclass(frozen=True)
 class FeatureHasher:
-    """Maps texts to L2-normalised (IDF-weighted) log-count vectors over hashed char 1..n-grams and jieba words."""
+    """Maps texts to L2-normalised (IDF-weighted) log-count vectors over hashed char 1..n-grams and jieba words.
+
+    `segmentation` picks the jieba words: `search` (dictionary words plus their dictionary sub-words,
+    no HMM guesses at unknown words) or `hmm` (plain `jieba.lcut`, the setting of older model files).
+    """
 
     n_buckets: int = 2**17
     max_ngram: int = 2
     use_words: bool = True
-    max_chars: int = 600
+    max_chars: int = 1000
+    segmentation: str = "search"
+
+    def __post_init__(self) -> None:
+        if self.segmentation not in SEGMENTATIONS:
+            raise ValueError(f"unknown segmentation {self.segmentation!r}; use {' or '.join(SEGMENTATIONS)}")
 
     def transform(self, texts: Sequence[str], idf: np.ndarray | None = None) -> sp.csr_matrix:
         """Featurise texts into a (len(texts), n_buckets) float32 CSR matrix; rows have unit norm.
@@ -123,7 +136,7 @@ class FeatureHasher:
             clean = normalise_text(text)[: self.max_chars]
             buckets = _char_ngram_buckets(clean, self.n_buckets, self.max_ngram)
             if self.use_words and clean:
-                buckets = np.concatenate([buckets, _word_buckets(clean, self.n_buckets)])
+                buckets = np.concatenate([buckets, _word_buckets(clean, self.n_buckets, self.segmentation)])
             uniq, counts = np.unique(buckets.astype(np.int64), return_counts=True)
             vals = 1.0 + np.log(counts.astype(np.float32))
             if idf is not None:
@@ -474,12 +487,7 @@ class IntentModel:
             "labels": list(self.labels),
             "request_types": list(self.request_types),
             "departments": self.departments,
-            "hasher": {
-                "n_buckets": self.hasher.n_buckets,
-                "max_ngram": self.hasher.max_ngram,
-                "use_words": self.hasher.use_words,
-                "max_chars": self.hasher.max_chars,
-            },
+            "hasher": asdict(self.hasher),
             "temperature": self.temperature,
             "request_type_temperature": self.request_type_temperature,
             "min_score": self.min_score,
@@ -509,7 +517,7 @@ class IntentModel:
                 idf=idf,
                 labels=tuple(meta["labels"]),
                 request_types=tuple(meta.get("request_types", ())),
-                hasher=FeatureHasher(**meta["hasher"]),
+                hasher=FeatureHasher(**{**LEGACY_HASHER_SETTINGS, **meta["hasher"]}),
                 departments=dict(meta.get("departments", {})),
                 temperature=float(meta.get("temperature", 1.0)),
                 request_type_temperature=float(meta.get("request_type_temperature", 1.0)),
