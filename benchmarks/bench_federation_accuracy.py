@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from federation.data import LabelledTexts, parse_partition, partition_indices
+from federation.dual import dual_ascent, empty_duals
 from federation.model import FeatureHasher, IntentModel, document_frequencies, idf_weights, macro_f1, weight_features
 from federation.simulation import run_federated_simulation, run_in_process
 from federation.task import DEFAULT_RUN_CONFIG
@@ -49,13 +50,17 @@ def evaluate(model: IntentModel, test: LabelledTexts) -> float:
     return macro_f1(y, logits.argmax(1), len(model.labels))
 
 
-def train_alone(data: LabelledTexts, labels: tuple[str, ...], *, epochs: int = 20, seed: int = 0) -> IntentModel:
-    """One model on one data set (IDF from that data), same loss and optimiser settings as the federated departments."""
+def train_alone(data: LabelledTexts, labels: tuple[str, ...], *, epochs: int = 20, seed: int = 0, sgd: bool = False) -> IntentModel:
+    """One model on one data set (IDF from that data), same loss and C as the federated departments: solved
+    by dual coordinate ascent (what `cocoa` converges to), or with `sgd` by the SGD settings of the SGD strategies."""
     model = IntentModel(labels=labels, hasher=FeatureHasher(), loss=str(DEFAULT_RUN_CONFIG["loss"]))
     x = model.hasher.transform(data.texts)
     model.idf = idf_weights(document_frequencies(x), x.shape[0])
-    model.fit(weight_features(x, model.idf), model.encode_labels(data.labels, labels), epochs=epochs,
-              learning_rate=float(DEFAULT_RUN_CONFIG["learning-rate"]), optimizer=str(DEFAULT_RUN_CONFIG["optimizer"]), seed=seed)
+    x, y = weight_features(x, model.idf), model.encode_labels(data.labels, labels)
+    if sgd:
+        model.fit(x, y, epochs=epochs, learning_rate=float(DEFAULT_RUN_CONFIG["learning-rate"]), optimizer=str(DEFAULT_RUN_CONFIG["optimizer"]), seed=seed)
+    else:
+        dual_ascent(model, x, [y], empty_duals(model, x.shape[0]), c=float(DEFAULT_RUN_CONFIG["svm-c"]), epochs=epochs, seed=seed)
     return model
 
 
@@ -71,8 +76,10 @@ def federated(parts: list[LabelledTexts], test_path: Path, labels: tuple[str, ..
     return metrics
 
 
-# (column, strategy, extra run config): FedAvg, FedAvg with server momentum 0.5 (FedAvgM), the default.
-METHODS = (("fedavg", "fedavg", {}), ("fedavgm", "fedavg", {"server-momentum": 0.5}), ("classwise", "classwise", {}))
+# (column, strategy, extra run config): FedAvg, FedAvg with server momentum 0.5 (FedAvgM), class-wise
+# averaging (the SGD default) and CoCoA+ (the default).
+METHODS = (("fedavg", "fedavg", {}), ("fedavgm", "fedavg", {"server-momentum": 0.5}), ("classwise", "classwise", {}), ("cocoa", "cocoa", {}))
+DEFAULT = "cocoa"
 
 
 def main() -> None:
@@ -91,20 +98,21 @@ def main() -> None:
         labels = tuple(sorted(set(data.labels)))
         train, test, test_path = held_out_split(data, seed=args.seed, test_csv=work / f"{name}-test.csv")
         central = evaluate(train_alone(train, labels, seed=args.seed), test)
+        central_sgd = evaluate(train_alone(train, labels, seed=args.seed, sgd=True), test)
         for spec in ("by-label", "dirichlet:0.5"):
             parts = [train.subset(ix) for ix in partition_indices(train.labels, n_depts, parse_partition(spec), seed=args.seed)]
             local = [evaluate(train_alone(p, labels, seed=args.seed), test) for p in parts if len(p)]
-            row = {"departments": n_depts, "labels": len(labels), "train": len(train), "test": len(test), "centralized": central, "local_only_mean": statistics.mean(local)}
+            row = {"departments": n_depts, "labels": len(labels), "train": len(train), "test": len(test), "centralized": central, "centralized_sgd": central_sgd, "local_only_mean": statistics.mean(local)}
             for method, strategy, extra in METHODS:
                 m = federated(parts, test_path, labels, strategy=strategy, rounds=args.rounds, engine=args.engine, work=work / f"{name}-{spec}-{method}", extra=extra)
                 row[method] = m["final_central"]["macro-f1"]
                 row[f"{method}_wall_s"] = round(m["wall_s"], 1)
                 row["bytes_per_department_per_round"] = m["bytes_per_department_per_round"]
-            row["fed_minus_central_pts"] = 100 * (row["classwise"] - central)
-            row["fed_minus_local_pts"] = 100 * (row["classwise"] - row["local_only_mean"])
+            row["fed_minus_central_pts"] = 100 * (row[DEFAULT] - central)
+            row["fed_minus_local_pts"] = 100 * (row[DEFAULT] - row["local_only_mean"])
             results[f"{name}/{spec}"] = row
-            print(f"{name:7s} {spec:14s} central {central:.3f}  local-only {row['local_only_mean']:.3f}  fedavg {row['fedavg']:.3f}  "
-                  f"fedavgm {row['fedavgm']:.3f}  classwise {row['classwise']:.3f}  "
+            print(f"{name:7s} {spec:14s} central {central:.3f} (SGD {central_sgd:.3f})  local-only {row['local_only_mean']:.3f}  "
+                  + "  ".join(f"{method} {row[method]:.3f}" for method, _, _ in METHODS) + "  "
                   f"(fed−central {row['fed_minus_central_pts']:+.1f} pts, fed−local {row['fed_minus_local_pts']:+.1f} pts)", flush=True)
     # Partial labels: 5 departments, two of which never saw two topics each (zhihu data).
     if "zhihu" in args.datasets:
@@ -121,7 +129,7 @@ def main() -> None:
             parts[d] = parts[d].subset(keep)
         y_test = np.asarray(test.labels)
         partial = {}
-        for strategy in ("fedavg", "classwise"):
+        for strategy in ("fedavg", "classwise", "cocoa"):
             m = federated(parts, test_path, labels, strategy=strategy, rounds=args.rounds, engine=args.engine, work=work / f"partial-{strategy}")
             model = IntentModel.load(work / f"partial-{strategy}")
             preds = np.asarray([p.label for p in model.predict(test.texts)])
@@ -130,8 +138,8 @@ def main() -> None:
                 "rare_class_recall": float(np.mean([(preds[y_test == c] == c).mean() for c in rare])),
             }
         results["zhihu/partial-labels"] = {"rare_classes": list(rare), **partial}
-        print(f"partial labels (classes {', '.join(rare)} held by 1 of 5 departments): fedavg F1 {partial['fedavg']['macro_f1']:.3f} recall {partial['fedavg']['rare_class_recall']:.3f} | "
-              f"classwise F1 {partial['classwise']['macro_f1']:.3f} recall {partial['classwise']['rare_class_recall']:.3f}", flush=True)
+        print(f"partial labels (classes {', '.join(rare)} held by 1 of 5 departments): "
+              + " | ".join(f"{k} F1 {v['macro_f1']:.3f} recall {v['rare_class_recall']:.3f}" for k, v in partial.items()), flush=True)
     print(json.dumps({"bench": "federation_accuracy", "engine": args.engine, "rounds": args.rounds, "results": results}, ensure_ascii=False))
 
 

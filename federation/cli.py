@@ -37,7 +37,12 @@ def simulate(
     departments: int = typer.Option(5, "--departments", min=1, help="Number of simulated departments (SuperNodes)."),
     partition: str = typer.Option("by-label", "--partition", help="by-label[:SHARE] | dirichlet:ALPHA | iid"),
     rounds: int = typer.Option(10, "--rounds", min=1),
-    strategy: str = typer.Option("classwise", "--strategy", help="fedavg | classwise | fedprox | median | trimmed | classwise-trimmed | krum"),
+    strategy: str | None = typer.Option(
+        None,
+        "--strategy",
+        help="cocoa | fedavg | classwise | fedprox | median | trimmed | filtered | classwise-trimmed | classwise-filtered | krum "
+        "(default: cocoa; classwise with DP noise, fedavg with --secagg).",
+    ),
     out: Path = typer.Option(..., "--out", help="Directory for model.npz, model.json and metrics.json."),
     seed: int = typer.Option(0, "--seed"),
     test_fraction: float = typer.Option(0.2, "--test-fraction", help="Stratified held-out share for the metrics."),
@@ -52,14 +57,20 @@ def simulate(
     from federation.settings import FederationSettings
     from federation.simulation import run_federated_simulation
     from federation.strategies import STRATEGY_NAMES
+    from federation.task import TaskConfig, TaskConfigError, check_dual_config
 
+    if strategy is None:
+        strategy = "fedavg" if secagg else "classwise" if dp_noise > 0 or client_dp_noise > 0 else "cocoa"
     if strategy not in STRATEGY_NAMES:
         _fail(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGY_NAMES)}")
     if not 0 < test_fraction < 1:
         _fail("--test-fraction must be between 0 and 1")
+    try:
+        check_dual_config(TaskConfig.from_run_config({"strategy": strategy, "dp-noise-multiplier": dp_noise, "client-dp-noise-multiplier": client_dp_noise}))
+    except TaskConfigError as exc:
+        _fail(f"--strategy: {exc}")
     if secagg:
         from federation.secagg import SecAggConfigError, check_secagg_config
-        from federation.task import TaskConfig
 
         try:
             check_secagg_config(TaskConfig.from_run_config({"strategy": strategy, "client-dp-noise-multiplier": client_dp_noise}))

@@ -18,8 +18,10 @@ from flwr.clientapp.mod import fixedclipping_mod
 from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord, RecordDict
 from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
 
+from federation.dual import empty_duals
 from federation.model import IntentModel
 from federation.task import (
+    DUAL_STRATEGY,
     IDF_CONFIG_KEY,
     Department,
     LocalData,
@@ -30,6 +32,7 @@ from federation.task import (
     record_egress,
     resolve_department,
     train_department,
+    train_department_dual,
     with_idf,
 )
 
@@ -78,6 +81,34 @@ def _setup(msg: Message, context: Context, overrides: Mapping[str, object]) -> t
     return config, dept, model, with_idf(local, model.idf)
 
 
+def _committed_duals(context: Context, accepted: set[int], model: IntentModel, rows: int) -> list[np.ndarray]:
+    """The department's dual variables for this run: the last proposal the server added, else the last
+    committed ones, else zeros (a department joining the run, or whose rows changed, starts from zero)."""
+    state = context.state
+    meta = state.config_records.get("dual")
+    source = "dual-pending" if meta is not None and int(meta["proposal"]) in accepted else "dual-committed"  # type: ignore[arg-type]
+    duals = state.array_records[source].to_numpy_ndarrays() if source in state.array_records else []
+    expected = empty_duals(model, rows)
+    if [d.shape for d in duals] != [e.shape for e in expected]:
+        duals = expected
+    state["dual-committed"] = ArrayRecord(duals)
+    return duals
+
+
+def _train_dual(msg: Message, context: Context, *, config: TaskConfig, dept: Department, model: IntentModel, local: LocalData, seed: int) -> dict[str, object]:
+    """One CoCoA+ round: ascend from the committed dual variables, keep the new ones as this round's proposal."""
+    train_config = msg.content["config"]
+    accepted = set(np.frombuffer(bytes(train_config.get("dual-accepted", b"")), dtype=np.int64).tolist())  # type: ignore[arg-type]
+    duals = _committed_duals(context, accepted, model, rows=int(local.x_train.shape[0]))  # type: ignore[attr-defined]
+    duals, metrics = train_department_dual(
+        model=model, local=local, config=config, dept=dept, duals=duals, sigma=float(train_config["dual-sigma"]), seed=seed  # type: ignore[arg-type]
+    )
+    proposal = int(np.random.default_rng(seed).integers(1, 2**62))
+    context.state["dual-pending"] = ArrayRecord(duals)
+    context.state["dual"] = ConfigRecord({"proposal": proposal})
+    return {**metrics, "dual-proposal": proposal}
+
+
 def build_client_app(overrides: Mapping[str, object] | None = None, *, extra_mods: Sequence[Mod] = ()) -> ClientApp:
     """A ClientApp; `overrides` are run-config values (the simulation engine has no run config of its own)."""
     extra = dict(overrides or {})
@@ -88,17 +119,19 @@ def build_client_app(overrides: Mapping[str, object] | None = None, *, extra_mod
         config, dept, model, local = _setup(msg, context, extra)
         server_round = int(msg.content["config"].get("server-round", 0))
         seed = config.int("seed") * 1_000_003 + server_round * 7919 + zlib.crc32(dept.department_id.encode())
-        prox_mu = float(msg.content["config"].get("proximal-mu", 0.0))
-        _, metrics = train_department(
-            model=model,
-            local=local,
-            config=config,
-            dept=dept,
-            run_id=str(context.run_id),
-            server_round=server_round,
-            seed=seed,
-            prox_mu=prox_mu,
-        )
+        if config.str("strategy") == DUAL_STRATEGY:
+            metrics = _train_dual(msg, context, config=config, dept=dept, model=model, local=local, seed=seed)
+        else:
+            _, metrics = train_department(
+                model=model,
+                local=local,
+                config=config,
+                dept=dept,
+                run_id=str(context.run_id),
+                server_round=server_round,
+                seed=seed,
+                prox_mu=float(msg.content["config"].get("proximal-mu", 0.0)),
+            )
         record_egress(dept=dept, run_id=str(context.run_id), server_round=server_round, model=model, metrics=metrics, config=config)
         content = RecordDict({"arrays": ArrayRecord(model.get_arrays()), "metrics": MetricRecord(metrics)})
         return Message(content=content, reply_to=msg)

@@ -20,7 +20,7 @@ from flwr.supercore import log
 
 from federation.model import idf_weights, pick_temperature
 from federation.strategies import QuorumNotReached, build_strategy, wait_for_nodes
-from federation.task import IDF_CONFIG_KEY, RoundEvent, TaskConfig, append_round, evaluate_centrally, load_round_hook, write_metrics
+from federation.task import IDF_CONFIG_KEY, RoundEvent, TaskConfig, append_round, check_dual_config, evaluate_centrally, load_round_hook, write_metrics
 
 
 def _plain(record: MetricRecord | None) -> dict[str, object]:
@@ -123,6 +123,7 @@ def collect_idf(grid: Grid, config: TaskConfig) -> tuple[np.ndarray | None, dict
 def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, object]:
     """Run all rounds on `grid`, calibrate, save the model and metrics; returns the metrics dict."""
     started = time.monotonic()
+    check_dual_config(config)
     out_dir = Path(config.str("model-out-dir") or "federation-model")
     hook = load_round_hook(config.str("round-hook"))
     model = config.new_model()

@@ -3,7 +3,9 @@
 Flower's own strategies wait forever for `min_available_nodes` and aggregate whatever replies arrive;
 these wait a bounded time, skip rounds that miss the quorum, trim at least one update per side from
 three departments up, drop (`filtered`) updates that point away from the coordinate-wise median update,
-and (`classwise`) average each output class only over the departments that hold it.
+and (`classwise`) average each output class only over the departments that hold it. `cocoa` is not an
+average at all: departments run dual coordinate ascent (`federation.dual`) and the server adds their
+changes, which converges to the centralized model whatever the departments' label mix.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 from flwr.supercore import log
 
 COLUMN_WEIGHTS = ("holders", "positives")
-STRATEGY_NAMES = ("fedavg", "classwise", "fedprox", "median", "trimmed", "classwise-trimmed", "filtered", "classwise-filtered", "krum")
+STRATEGY_NAMES = ("cocoa", "fedavg", "classwise", "fedprox", "median", "trimmed", "classwise-trimmed", "filtered", "classwise-filtered", "krum")
 
 
 class QuorumNotReached(RuntimeError):
@@ -319,6 +321,40 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
         return arrays, metrics
 
 
+class DualAscent(QuorumMixin, FedAvg):
+    """CoCoA+: each department's reply is the model plus its own change; the server adds all changes.
+
+    The train config tells departments σ (how many changes this round adds, which makes the sum an
+    ascent step of the global dual) and which proposals were added so far (`dual-accepted`, int64
+    bytes): a department keeps its new dual variables only once the server has added the change it
+    proposed with them, so a reply that arrived late or in a skipped round leaves no trace.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.accepted: list[int] = []
+
+    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
+        """The base strategy's train messages, each with σ and the proposals accepted so far."""
+        messages = list(super().configure_train(server_round, arrays, config, grid))
+        for msg in messages:
+            msg.content["config"]["dual-sigma"] = len(messages)
+            msg.content["config"]["dual-accepted"] = np.asarray(self.accepted, dtype=np.int64).tobytes()
+        return messages
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """The model sent out plus every valid reply's change; records the replies' proposals as accepted."""
+        valid = [m for m in self.valid_train_replies(server_round, replies) if "dual-proposal" in next(iter(m.content.metric_records.values()))]
+        if not valid or self.current_arrays is None:
+            return None, None
+        keys = _array_keys(valid[0])
+        updates = self.updates_of(valid, clip=False)
+        summed = [c.astype(np.float64) + sum(u[j].astype(np.float64) - c for u in updates) for j, c in enumerate(self.current_arrays)]
+        self.accepted += [int(next(iter(m.content.metric_records.values()))["dual-proposal"]) for m in valid]  # type: ignore[arg-type]
+        arrays = ArrayRecord({k: Array(np.asarray(v, dtype=np.float32)) for k, v in zip(keys, summed, strict=True)})
+        return arrays, self.train_metrics_aggr_fn([m.content for m in valid], self.weighted_by_key)
+
+
 class TrimmedAvg(QuorumMixin, FedAvg):
     """Updates clipped to the median update norm, then a coordinate-wise trimmed mean that trims at
     least one update per side from three departments up.
@@ -377,6 +413,8 @@ def build_strategy(
         "min_available_nodes": min_nodes,
         "quorum_wait_s": quorum_wait_s,
     }
+    if name == "cocoa":
+        return DualAscent(**common)
     if name == "fedavg":
         return QuorumFedAvg(**common)
     if name == "classwise":

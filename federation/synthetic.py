@@ -181,6 +181,7 @@ def bootstrap_model(out_dir: str | Path, seed: int = 0, *, rounds: int = BOOTSTR
             # On templates alone, softmax without IDF keeps real chit-chat out of scope far better
             # than the one-vs-rest loss with IDF (docs/bench/federation.md, Serving).
             "loss": "softmax",
+            "strategy": "classwise",
             "learning-rate": 10.0,
             "idf-weighting": False,
             "local-epochs": 20,

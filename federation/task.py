@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from federation.data import LABEL_COLUMN, REQUEST_TYPE_COLUMN, TEXT_COLUMN, DataFileError, LabelledTexts, read_labelled_csv, stratified_split
+from federation.dual import dual_ascent
 from federation.model import DpSgdConfig, FeatureHasher, IntentModel, TrainReport, document_frequencies, macro_f1, weight_features
 from federation.privacy import EGRESS_FILE, LEDGER_FILE, DpRelease, PrivacyBudgetExceeded, PrivacyLedger, log_egress, now_iso
 from federation.taxonomy import REQUEST_TYPES, department_of, intent_labels
@@ -28,7 +29,8 @@ IDF_CONFIG_KEY = "feature-idf"
 
 DEFAULT_RUN_CONFIG: dict[str, object] = {
     "num-server-rounds": 10,
-    "strategy": "classwise",
+    "strategy": "cocoa",
+    "svm-c": 10.0,
     "local-epochs": 10,
     "learning-rate": 2.0,
     "optimizer": "sgd",
@@ -153,6 +155,28 @@ class TaskConfig:
             departments={k: v for k, v in department_of().items() if k in labels},
             min_score=self.float("min-score"),
         )
+
+
+DUAL_STRATEGY = "cocoa"
+
+
+def check_dual_config(config: TaskConfig) -> None:
+    """Refuse what breaks CoCoA+ (the model must stay the sum of the departments' dual variables)."""
+    if config.str("strategy") != DUAL_STRATEGY:
+        return
+    conflicts = []
+    if config.str("loss") != "modified-huber":
+        conflicts.append(f"loss {config.str('loss')!r} (it solves the modified-huber loss)")
+    if config.dp() is not None:
+        conflicts.append("record-level DP (its accountant covers DP-SGD)")
+    if config.float("client-dp-noise-multiplier") > 0:
+        conflicts.append("client-level DP noise")
+    if config.float("server-momentum") > 0:
+        conflicts.append("server momentum")
+    if config.float("svm-c") <= 0:
+        conflicts.append("svm-c <= 0")
+    if conflicts:
+        raise TaskConfigError(f"strategy {DUAL_STRATEGY!r} cannot be combined with {'; '.join(conflicts)}: choose an SGD strategy such as classwise")
 
 
 @dataclass(frozen=True)
@@ -316,6 +340,33 @@ def train_department(
         seed=seed,
     )
     epsilon = ledger.record(release)
+    metrics = _train_metrics(model, local, report)
+    if dp is not None:
+        metrics["epsilon"] = float(epsilon)
+    return report, metrics
+
+
+def train_department_dual(
+    *, model: IntentModel, local: LocalData, config: TaskConfig, dept: Department, duals: list[np.ndarray], sigma: float, seed: int
+) -> tuple[list[np.ndarray], dict[str, object]]:
+    """One round of CoCoA+ (`federation.dual`): dual coordinate ascent on the department's rows from its
+    committed dual variables; moves `model` by the department's change and returns the new variables and the metrics to send."""
+    if local.x_train.shape[0] == 0:
+        raise DataFileError(f"{dept.department_id}: no training rows with a label this run knows ({', '.join(model.labels)})")
+    duals, report = dual_ascent(
+        model,
+        local.x_train,  # type: ignore[arg-type]
+        [local.y_train] + ([local.rt_train] if model.request_types else []),
+        duals,
+        c=config.float("svm-c"),
+        sigma=sigma,
+        epochs=config.int("local-epochs"),
+        seed=seed,
+    )
+    return duals, _train_metrics(model, local, report)
+
+
+def _train_metrics(model: IntentModel, local: LocalData, report: TrainReport) -> dict[str, object]:
     metrics: dict[str, object] = {
         "num-examples": int(report.num_examples),
         "train-loss": float(report.mean_loss),
@@ -324,9 +375,7 @@ def train_department(
     if model.request_types:
         rt = local.rt_train if local.rt_train is not None else np.full(0, -1)
         metrics["request-type-counts"] = label_counts(rt, len(model.request_types))
-    if dp is not None:
-        metrics["epsilon"] = float(epsilon)
-    return report, metrics
+    return metrics
 
 
 def evaluate_department(*, model: IntentModel, local: LocalData) -> dict[str, object]:

@@ -48,7 +48,7 @@ def test_idf_comes_from_a_statistics_exchange_logged_by_every_department(tmp_pat
     for dept in range(3):
         first = json.loads((tmp_path / "state" / f"department-{dept}" / "egress.jsonl").read_text(encoding="utf-8").splitlines()[0])
         assert first["server_round"] == 0 and first["arrays"] == [{"name": "document-frequency", "shape": [4096], "dtype": "float32", "bytes": 16384}]
-    dp = run_in_process(_parts(three_topics, 3), out_dir=tmp_path / "dp", run_config={**CONFIG, "num-server-rounds": 1, "dp-noise-multiplier": 1.0})
+    dp = run_in_process(_parts(three_topics, 3), out_dir=tmp_path / "dp", run_config={**CONFIG, "num-server-rounds": 1, "dp-noise-multiplier": 1.0, "strategy": "classwise"})
     assert dp["idf"] is False and "DP" in dp["idf_reason"]
     assert IntentModel.load(tmp_path / "dp").idf is None
 

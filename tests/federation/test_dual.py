@@ -1,0 +1,151 @@
+"""CoCoA+ (`strategy = "cocoa"`): the dual solver, the federated sum and the department's commit protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from flwr.app import Context, RecordDict
+
+from federation.client_app import _committed_duals
+from federation.data import LabelledTexts
+from federation.dual import SLOPE, dual_ascent, empty_duals
+from federation.model import FeatureHasher, IntentModel
+from federation.simulation import run_in_process
+from federation.task import TaskConfig, TaskConfigError, check_dual_config
+
+C = 10.0
+LABELS = ("fund", "noise", "wages")
+
+
+def _model() -> IntentModel:
+    return IntentModel(labels=LABELS, hasher=FeatureHasher(n_buckets=4096), loss="modified-huber")
+
+
+def _data(three_topics: LabelledTexts, model: IntentModel):
+    return model.features(three_topics.texts), model.encode_labels(three_topics.labels, LABELS)
+
+
+def _primal_and_dual(model: IntentModel, x, y, alpha: np.ndarray) -> tuple[float, float]:
+    """½‖(W, b)‖² + C Σ ℓ and its dual Σ (α − α²/4C) − ½‖(W, b)‖², for a model whose parameters come from α."""
+    w, b = model.arrays[0].astype(np.float64), model.arrays[1].astype(np.float64)
+    signs = -np.ones((len(y), len(LABELS)))
+    signs[np.arange(len(y)), y] = 1.0
+    margins = signs * (np.asarray(x @ w) + b)
+    slack = np.maximum(0.0, 1.0 - margins)
+    loss = np.where(margins < -1.0, -SLOPE * margins, slack * slack).sum()
+    half_norm = 0.5 * ((w * w).sum() + (b * b).sum())
+    return half_norm + C * loss, (alpha - alpha * alpha / (4 * C)).sum() - half_norm
+
+
+def test_dual_ascent_closes_the_duality_gap_and_keeps_w_equal_to_the_duals(three_topics):
+    model = _model()
+    x, y = _data(three_topics, model)
+    duals, report = dual_ascent(model, x, [y], empty_duals(model, len(y)), c=C, epochs=60)
+    primal, dual = _primal_and_dual(model, x, y, duals[0])
+    assert 0 <= primal - dual < 1e-3 * primal
+    assert ((duals[0] >= 0) & (duals[0] <= SLOPE * C)).all()
+    signs = -np.ones_like(duals[0])
+    signs[np.arange(len(y)), y] = 1.0
+    np.testing.assert_allclose(model.arrays[0], np.asarray(x.T @ (duals[0] * signs)), atol=1e-4)
+    assert report.num_examples == len(y) and report.mean_loss >= 0
+
+
+def _federated(model: IntentModel, x, y, parts: list[np.ndarray], rounds: int) -> list[float]:
+    """Rounds of CoCoA+ by hand: each department ascends from the same model with σ = #departments; changes are added."""
+    duals = [empty_duals(model, len(p)) for p in parts]
+    dual_values = []
+    for _ in range(rounds):
+        start = [a.copy() for a in model.arrays]
+        changes = []
+        for k, p in enumerate(parts):
+            local = _model()
+            local.set_arrays(start)
+            duals[k], _ = dual_ascent(local, x[p], [y[p]], duals[k], c=C, sigma=len(parts), epochs=3, seed=k)
+            changes.append([a - s for a, s in zip(local.arrays, start, strict=True)])
+        model.set_arrays([s + sum(ch[j] for ch in changes) for j, s in enumerate(start)])
+        alpha = np.zeros((len(y), len(LABELS)))
+        for k, p in enumerate(parts):
+            alpha[p] = duals[k][0]
+        dual_values.append(_primal_and_dual(model, x, y, alpha)[1])
+    return dual_values
+
+
+def test_cocoa_ascends_monotonically_to_the_centralized_model_on_label_skewed_departments(three_topics):
+    central = _model()
+    x, y = _data(three_topics, central)
+    dual_ascent(central, x, [y], empty_duals(central, len(y)), c=C, epochs=60)
+    # Department i holds topic i only, except every fifth message of it went elsewhere.
+    owner = y.copy()
+    owner[::5] = (owner[::5] + 1) % 3
+    parts = [np.nonzero(owner == k)[0] for k in range(3)]
+    federated = _model()
+    values = _federated(federated, x, y, parts, rounds=25)
+    assert all(b >= a - 1e-6 for a, b in zip(values, values[1:]))
+    assert (federated.logits(x)[0].argmax(1) == central.logits(x)[0].argmax(1)).mean() == 1.0
+    np.testing.assert_allclose(federated.arrays[1], central.arrays[1], atol=0.05)
+
+
+def test_a_department_without_a_class_cannot_erase_it(three_topics):
+    model = _model()
+    x, y = _data(three_topics, model)
+    fund = np.nonzero(y == LABELS.index("fund"))[0]
+    others = np.nonzero(y != LABELS.index("fund"))[0]
+    # One small department holds every "fund" message; two big ones never saw the class.
+    parts = [np.concatenate([fund, others[:10]]), others[10::2], others[11::2]]
+    _federated(model, x, y, parts, rounds=10)
+    predicted = model.logits(x[fund])[0].argmax(1)
+    assert (predicted == LABELS.index("fund")).mean() == 1.0
+
+
+def test_the_app_trains_with_cocoa_by_default(tmp_path, three_topics):
+    parts = [three_topics.subset(range(i, len(three_topics), 3)) for i in range(3)]
+    metrics = run_in_process(parts, out_dir=tmp_path, run_config={"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 3})
+    assert metrics["strategy"] == "cocoa" and metrics["failures"] == [] and metrics["skipped_rounds"] == []
+    assert metrics["final_departments"]["macro-f1"] > 0.9
+    assert [p.label for p in IntentModel.load(tmp_path).predict(["公积金贷款怎么办", "工地噪音"])] == ["fund", "noise"]
+
+
+def test_the_request_type_head_trains_beside_the_intents(synthetic_requests):
+    from federation.taxonomy import REQUEST_TYPES, intent_labels
+
+    model = IntentModel(labels=intent_labels(), request_types=REQUEST_TYPES, hasher=FeatureHasher(n_buckets=4096), loss="modified-huber")
+    x = model.features(synthetic_requests.texts)
+    y = model.encode_labels(synthetic_requests.labels, model.labels)
+    rt = model.encode_labels([r if r in REQUEST_TYPES else None for r in synthetic_requests.request_types], REQUEST_TYPES)
+    duals, _ = dual_ascent(model, x, [y, rt], empty_duals(model, len(y)), c=C, epochs=20)
+    assert [d.shape for d in duals] == [(len(y), len(model.labels)), (len(y), len(REQUEST_TYPES))]
+    assert not duals[1][rt < 0].any()
+    labelled = rt >= 0
+    assert (np.asarray(x[labelled] @ model.arrays[2] + model.arrays[3]).argmax(1) == rt[labelled]).mean() > 0.9
+
+
+def test_a_department_commits_only_proposals_the_server_added():
+    model = _model()
+    context = Context(run_id=1, node_id=1, node_config={}, state=RecordDict(), run_config={})
+    assert [d.shape for d in _committed_duals(context, set(), model, rows=4)] == [(4, 3)]
+    from flwr.app import ArrayRecord, ConfigRecord
+
+    proposal = [np.full((4, 3), 0.5)]
+    context.state["dual-pending"] = ArrayRecord(proposal)
+    context.state["dual"] = ConfigRecord({"proposal": 77})
+    assert not _committed_duals(context, {12}, model, rows=4)[0].any()  # not added: discarded
+    assert (_committed_duals(context, {12, 77}, model, rows=4)[0] == 0.5).all()  # added: committed
+    context.state["dual-pending"] = ArrayRecord([np.full((4, 3), 0.9)])
+    context.state["dual"] = ConfigRecord({"proposal": 78})
+    assert (_committed_duals(context, {12, 77}, model, rows=4)[0] == 0.5).all()  # the last committed ones stay
+    assert not _committed_duals(context, {77, 78}, model, rows=5)[0].any()  # the rows changed: start over
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"dp-noise-multiplier": 1.0}, "record-level DP"),
+        ({"client-dp-noise-multiplier": 0.5}, "client-level DP"),
+        ({"server-momentum": 0.5}, "server momentum"),
+        ({"loss": "softmax"}, "loss 'softmax'"),
+    ],
+)
+def test_cocoa_refuses_what_breaks_it_with_a_clear_error(extra, named):
+    with pytest.raises(TaskConfigError, match=named):
+        check_dual_config(TaskConfig.from_run_config({"strategy": "cocoa", **extra}))
+    check_dual_config(TaskConfig.from_run_config({"strategy": "classwise", **extra}))
