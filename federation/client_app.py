@@ -81,32 +81,33 @@ def _setup(msg: Message, context: Context, overrides: Mapping[str, object]) -> t
     return config, dept, model, with_idf(local, model.idf)
 
 
-def _committed_duals(context: Context, accepted: set[int], model: IntentModel, rows: int) -> list[np.ndarray]:
-    """The department's dual variables for this run: the last proposal the server added, else the last
-    committed ones, else zeros (a department joining the run, or whose rows changed, starts from zero)."""
+def _committed_duals(context: Context, accepted: set[int], model: IntentModel, rows: int) -> tuple[list[np.ndarray], bool]:
+    """The department's dual variables for this run and whether it had any: the last proposal the server
+    added, else the last committed ones, else zeros (a department joining the run, or whose rows changed)."""
     state = context.state
     meta = state.config_records.get("dual")
     source = "dual-pending" if meta is not None and int(meta["proposal"]) in accepted else "dual-committed"  # type: ignore[arg-type]
     duals = state.array_records[source].to_numpy_ndarrays() if source in state.array_records else []
     expected = empty_duals(model, rows)
-    if [d.shape for d in duals] != [e.shape for e in expected]:
+    resumed = [d.shape for d in duals] == [e.shape for e in expected]
+    if not resumed:
         duals = expected
     state["dual-committed"] = ArrayRecord(duals)
-    return duals
+    return duals, resumed
 
 
 def _train_dual(msg: Message, context: Context, *, config: TaskConfig, dept: Department, model: IntentModel, local: LocalData, seed: int) -> dict[str, object]:
     """One CoCoA+ round: ascend from the committed dual variables, keep the new ones as this round's proposal."""
     train_config = msg.content["config"]
     accepted = set(np.frombuffer(bytes(train_config.get("dual-accepted", b"")), dtype=np.int64).tolist())  # type: ignore[arg-type]
-    duals = _committed_duals(context, accepted, model, rows=int(local.x_train.shape[0]))  # type: ignore[attr-defined]
+    duals, resumed = _committed_duals(context, accepted, model, rows=int(local.x_train.shape[0]))  # type: ignore[attr-defined]
     duals, metrics = train_department_dual(
         model=model, local=local, config=config, dept=dept, duals=duals, sigma=float(train_config["dual-sigma"]), seed=seed  # type: ignore[arg-type]
     )
     proposal = int(np.random.default_rng(seed).integers(1, 2**62))
     context.state["dual-pending"] = ArrayRecord(duals)
     context.state["dual"] = ConfigRecord({"proposal": proposal})
-    return {**metrics, "dual-proposal": proposal}
+    return {**metrics, "dual-proposal": proposal, "dual-resumed": int(resumed)}
 
 
 def build_client_app(overrides: Mapping[str, object] | None = None, *, extra_mods: Sequence[Mod] = ()) -> ClientApp:

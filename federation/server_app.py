@@ -190,6 +190,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         "num_rounds": config.int("num-server-rounds"),
         "skipped_rounds": list(getattr(inner, "skipped_rounds", [])),
         "dropped_updates": list(getattr(inner, "dropped_updates", [])),
+        "dual_restarts": list(getattr(inner, "dual_restarts", [])),
         "model_bytes": model.size_bytes,
         "bytes_per_department_per_round": 2 * model.size_bytes + (2 * model.idf.nbytes if model.idf is not None else 0),
         "statistics_bytes_per_department": int(model.idf.nbytes) if model.idf is not None else 0,

@@ -327,12 +327,16 @@ class DualAscent(QuorumMixin, FedAvg):
     The train config tells departments σ (how many changes this round adds, which makes the sum an
     ascent step of the global dual) and which proposals were added so far (`dual-accepted`, int64
     bytes): a department keeps its new dual variables only once the server has added the change it
-    proposed with them, so a reply that arrived late or in a skipped round leaves no trace.
+    proposed with them, so a reply that arrived late or in a skipped round leaves no trace. A
+    department whose change was added before and that replies without its variables (its SuperNode
+    restarted) is logged in `dual_restarts`: its earlier change stays in the model.
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.accepted: list[int] = []
+        self.added_nodes: set[int] = set()
+        self.dual_restarts: list[dict[str, object]] = []
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
         """The base strategy's train messages, each with σ and the proposals accepted so far."""
@@ -350,7 +354,14 @@ class DualAscent(QuorumMixin, FedAvg):
         keys = _array_keys(valid[0])
         updates = self.updates_of(valid, clip=False)
         summed = [c.astype(np.float64) + sum(u[j].astype(np.float64) - c for u in updates) for j, c in enumerate(self.current_arrays)]
-        self.accepted += [int(next(iter(m.content.metric_records.values()))["dual-proposal"]) for m in valid]  # type: ignore[arg-type]
+        for msg in valid:
+            metrics = next(iter(msg.content.metric_records.values()))
+            node = msg.metadata.src_node_id
+            if node in self.added_nodes and not metrics.get("dual-resumed", 1):
+                log(WARNING, "round %s: node %s lost its dual variables (restarted?); its earlier change stays in the model", server_round, node)
+                self.dual_restarts.append({"round": server_round, "node": node})
+            self.added_nodes.add(node)
+            self.accepted.append(int(metrics["dual-proposal"]))  # type: ignore[arg-type]
         arrays = ArrayRecord({k: Array(np.asarray(v, dtype=np.float32)) for k, v in zip(keys, summed, strict=True)})
         return arrays, self.train_metrics_aggr_fn([m.content for m in valid], self.weighted_by_key)
 

@@ -101,6 +101,7 @@ def test_the_app_trains_with_cocoa_by_default(tmp_path, three_topics):
     parts = [three_topics.subset(range(i, len(three_topics), 3)) for i in range(3)]
     metrics = run_in_process(parts, out_dir=tmp_path, run_config={"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 3})
     assert metrics["strategy"] == "cocoa" and metrics["failures"] == [] and metrics["skipped_rounds"] == []
+    assert metrics["dual_restarts"] == []
     assert metrics["final_departments"]["macro-f1"] > 0.9
     assert [p.label for p in IntentModel.load(tmp_path).predict(["公积金贷款怎么办", "工地噪音"])] == ["fund", "noise"]
 
@@ -119,21 +120,40 @@ def test_the_request_type_head_trains_beside_the_intents(synthetic_requests):
     assert (np.asarray(x[labelled] @ model.arrays[2] + model.arrays[3]).argmax(1) == rt[labelled]).mean() > 0.9
 
 
+def test_a_department_that_lost_its_variables_is_reported(tmp_path, three_topics):
+    parts = [three_topics.subset(range(i, len(three_topics), 3)) for i in range(3)]
+    trains = []
+
+    def amnesia(msg, context, call_next):  # node 1's SuperNode restarts before its second training round
+        if msg.metadata.message_type == "train" and context.node_id == 1:
+            trains.append(msg)
+            if len(trains) == 2:
+                for key in ("dual-pending", "dual-committed", "dual"):
+                    context.state.pop(key, None)
+        return call_next(msg, context)
+
+    metrics = run_in_process(parts, out_dir=tmp_path, run_config={"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096}, client_mods=[amnesia])
+    assert metrics["dual_restarts"] == [{"round": 2, "node": 1}]
+
+
 def test_a_department_commits_only_proposals_the_server_added():
     model = _model()
     context = Context(run_id=1, node_id=1, node_config={}, state=RecordDict(), run_config={})
-    assert [d.shape for d in _committed_duals(context, set(), model, rows=4)] == [(4, 3)]
+    duals, resumed = _committed_duals(context, set(), model, rows=4)
+    assert [d.shape for d in duals] == [(4, 3)] and not resumed
     from flwr.app import ArrayRecord, ConfigRecord
 
     proposal = [np.full((4, 3), 0.5)]
     context.state["dual-pending"] = ArrayRecord(proposal)
     context.state["dual"] = ConfigRecord({"proposal": 77})
-    assert not _committed_duals(context, {12}, model, rows=4)[0].any()  # not added: discarded
-    assert (_committed_duals(context, {12, 77}, model, rows=4)[0] == 0.5).all()  # added: committed
+    duals, resumed = _committed_duals(context, {12}, model, rows=4)
+    assert not duals[0].any() and resumed  # not added: discarded, the committed zeros stay
+    assert (_committed_duals(context, {12, 77}, model, rows=4)[0][0] == 0.5).all()  # added: committed
     context.state["dual-pending"] = ArrayRecord([np.full((4, 3), 0.9)])
     context.state["dual"] = ConfigRecord({"proposal": 78})
-    assert (_committed_duals(context, {12, 77}, model, rows=4)[0] == 0.5).all()  # the last committed ones stay
-    assert not _committed_duals(context, {77, 78}, model, rows=5)[0].any()  # the rows changed: start over
+    assert (_committed_duals(context, {12, 77}, model, rows=4)[0][0] == 0.5).all()  # the last committed ones stay
+    duals, resumed = _committed_duals(context, {77, 78}, model, rows=5)
+    assert not duals[0].any() and not resumed  # the rows changed: start over
 
 
 @pytest.mark.parametrize(

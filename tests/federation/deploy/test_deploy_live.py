@@ -53,6 +53,9 @@ def test_cli_run_survives_a_node_killed_mid_round(live_federation: LiveFederatio
     summary = json.loads(outcome.stdout.strip().splitlines()[-1])  # type: ignore[attr-defined]
     assert summary["status"] == "finished:completed" and summary["bytes_in"] > 0
 
+    metrics = json.loads((out_dir / "metrics.json").read_text(encoding="utf-8"))
+    # The default CoCoA+ keeps each department's dual variables in its SuperNode's context across rounds.
+    assert metrics["strategy"] == "cocoa" and metrics["dual_restarts"] == []
     rounds = read_rounds(out_dir, node_names=live_federation.node_names)
     assert [r.server_round for r in rounds] == [1, 2, 3]
     # A busy machine may make one department miss a round's timeout; the quorum is 3 of 4.
