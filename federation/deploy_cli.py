@@ -18,6 +18,7 @@ from federation.audit import AuditError, append_rounds, verify
 from federation.deploy import DeployError, FlwrCli, ManagedProcess, stage_app, start_superlink, start_supernode
 from federation.pki import PkiError, PkiLayout, init_pki, load_audit_private_key, load_audit_public_key
 from federation.registry import ModelRegistry, RegistryError, read_rounds, sha256_of_dir
+from federation.task import TaskConfig, TaskConfigError, check_dual_config
 
 __all__ = ["deploy_app", "department_state_dir", "read_node_names"]
 
@@ -253,6 +254,11 @@ def run_command(
     overrides = _parse_config(config)
     if rounds is not None:
         overrides["num-server-rounds"] = rounds
+    if app_dir is None:
+        try:
+            check_dual_config(TaskConfig.from_run_config(overrides))
+        except TaskConfigError as exc:
+            _fail("run_config_invalid", str(exc))
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out_dir = (state_dir / "runs" / stamp).resolve()
     overrides.setdefault("model-out-dir", str(out_dir))

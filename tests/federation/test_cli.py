@@ -57,6 +57,7 @@ def test_simulate_rejects_bad_options_without_traceback(tmp_path):
     for args, message in [
         (["--partition", "random"], "unknown partition"),
         (["--strategy", "magic"], "unknown strategy"),
+        (["--strategy", "cocoa", "--dp-noise", "1.0"], "record-level DP"),
         (["--label-column", "topic"], "missing column"),
     ]:
         result = runner.invoke(app, ["simulate", "--data", str(csv_path), "--text-columns", "title", "--out", str(tmp_path / "o"), *args])
