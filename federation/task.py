@@ -314,10 +314,8 @@ def train_department(
 
     Raises PrivacyBudgetExceeded (and trains nothing) when the round would exceed `dp-max-epsilon`.
     """
-    if local.x_train.shape[0] == 0:
-        raise DataFileError(f"{dept.department_id}: no training rows with a label this run knows ({', '.join(model.labels)})")
+    ledger = _ledger_for_training(model, local, config, dept)
     dp = config.dp()
-    ledger = PrivacyLedger(dept.ledger_path, department_id=dept.department_id, delta=config.float("dp-delta"))
     release = None
     if dp is not None:
         steps = config.int("local-epochs") * max(1, round(1.0 / dp.sampling_rate))
@@ -350,9 +348,9 @@ def train_department_dual(
     *, model: IntentModel, local: LocalData, config: TaskConfig, dept: Department, duals: list[np.ndarray], sigma: float, seed: int
 ) -> tuple[list[np.ndarray], dict[str, object]]:
     """One round of CoCoA+ (`federation.dual`): dual coordinate ascent on the department's rows from its
-    committed dual variables; moves `model` by the department's change and returns the new variables and the metrics to send."""
-    if local.x_train.shape[0] == 0:
-        raise DataFileError(f"{dept.department_id}: no training rows with a label this run knows ({', '.join(model.labels)})")
+    committed dual variables; moves `model` by the department's change and returns the new variables and
+    the metrics to send. The ledger records the round as trained without DP (ε = ∞)."""
+    _ledger_for_training(model, local, config, dept).record(None)
     duals, report = dual_ascent(
         model,
         local.x_train,  # type: ignore[arg-type]
@@ -364,6 +362,13 @@ def train_department_dual(
         seed=seed,
     )
     return duals, _train_metrics(model, local, report)
+
+
+def _ledger_for_training(model: IntentModel, local: LocalData, config: TaskConfig, dept: Department) -> PrivacyLedger:
+    """The department's privacy ledger, once it is clear there is something to train on."""
+    if local.x_train.shape[0] == 0:
+        raise DataFileError(f"{dept.department_id}: no training rows with a label this run knows ({', '.join(model.labels)})")
+    return PrivacyLedger(dept.ledger_path, department_id=dept.department_id, delta=config.float("dp-delta"))
 
 
 def _train_metrics(model: IntentModel, local: LocalData, report: TrainReport) -> dict[str, object]:

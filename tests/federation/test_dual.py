@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from flwr.app import Context, RecordDict
@@ -102,6 +104,8 @@ def test_the_app_trains_with_cocoa_by_default(tmp_path, three_topics):
     metrics = run_in_process(parts, out_dir=tmp_path, run_config={"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 3})
     assert metrics["strategy"] == "cocoa" and metrics["failures"] == [] and metrics["skipped_rounds"] == []
     assert metrics["dual_restarts"] == []
+    ledger = json.loads((tmp_path / "state" / "department-0" / "privacy_ledger.json").read_text(encoding="utf-8"))
+    assert ledger["non_private_rounds"] == 3  # trained without DP: the department's ε is ∞
     assert metrics["final_departments"]["macro-f1"] > 0.9
     assert [p.label for p in IntentModel.load(tmp_path).predict(["公积金贷款怎么办", "工地噪音"])] == ["fund", "noise"]
 
