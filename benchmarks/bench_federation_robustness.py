@@ -10,7 +10,7 @@ engine only, where the attacker can see the others). Baselines, per strategy in 
 discards the attacker's update, since that department's data is lost with it). Drops are quoted
 against both. Ends with one JSON line.
 
-    .venv/bin/python benchmarks/bench_federation_robustness.py [--engine flower] [--rounds 10]
+    .venv/bin/python benchmarks/bench_federation_robustness.py [--engine flower] [--rounds 10] [--splits 5] [--strategies fedavg,filtered]
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from real_data import held_out_split, load_zhihu
 DEPARTMENTS = 5
 ATTACKER = 0
 BOOSTED_SCALE = -10.0
-STRATEGIES = ("fedavg", "trimmed", "median", "krum", "classwise", "classwise-trimmed", "filtered", "classwise-filtered")
+STRATEGIES = ("fedavg", "cocoa", "trimmed", "median", "krum", "classwise", "classwise-trimmed", "filtered", "classwise-filtered")
 ATTACKS = ("label_flip", "scaled_update", "sign_flip", "alie")
 
 
@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--engine", choices=["inprocess", "flower"], default="inprocess")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--splits", type=int, default=1, help="Average over this many stratified splits (seeds seed, seed+1, ...).")
     parser.add_argument("--partition", default="iid", help="iid | dirichlet:ALPHA | by-label[:SHARE]")
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--attacks", default=",".join(ATTACKS))
@@ -104,26 +105,32 @@ def main() -> None:
     data = load_zhihu()
     labels = tuple(sorted(set(data.labels)))
     work = Path(tempfile.mkdtemp(prefix="bench-fed-rob-"))
-    train, _, test_path = held_out_split(data, seed=args.seed, test_csv=work / "test.csv")
-    clean_parts = [train.subset(ix) for ix in partition_indices(train.labels, DEPARTMENTS, parse_partition(args.partition), seed=args.seed)]
-    flipped_parts = [flip_labels(p, labels) if i == ATTACKER else p for i, p in enumerate(clean_parts)]
-    setups = {
-        "clean": lambda: (clean_parts, ()),
-        "absent": lambda: ([p for i, p in enumerate(clean_parts) if i != ATTACKER], ()),
-        "label_flip": lambda: (flipped_parts, ()),
-        "scaled_update": lambda: (clean_parts, (scaled_update_mod(BOOSTED_SCALE),)),
-        "sign_flip": lambda: (clean_parts, (scaled_update_mod(-1.0),)),
-        "alie": lambda: (clean_parts, (alie_mod(),)),
-    }
+    setups = {}
+    for seed in range(args.seed, args.seed + args.splits):
+        train, _, test_path = held_out_split(data, seed=seed, test_csv=work / f"test-{seed}.csv")
+        clean_parts = [train.subset(ix) for ix in partition_indices(train.labels, DEPARTMENTS, parse_partition(args.partition), seed=seed)]
+        flipped_parts = [flip_labels(p, labels) if i == ATTACKER else p for i, p in enumerate(clean_parts)]
+        # (parts, the attacker's mods made fresh for each run: ALIE remembers the rounds it saw)
+        setups[seed] = (test_path, {
+            "clean": (clean_parts, lambda: ()),
+            "absent": ([p for i, p in enumerate(clean_parts) if i != ATTACKER], lambda: ()),
+            "label_flip": (flipped_parts, lambda: ()),
+            "scaled_update": (clean_parts, lambda: (scaled_update_mod(BOOSTED_SCALE),)),
+            "sign_flip": (clean_parts, lambda: (scaled_update_mod(-1.0),)),
+            "alie": (clean_parts, lambda: (alie_mod(),)),
+        })
     run = run_federated_simulation if args.engine == "flower" else run_in_process
     results: dict[str, dict[str, float]] = {}
     for strategy in args.strategies.split(","):
         row: dict[str, float] = {}
         for attack in ("clean", "absent", *attacks):
-            parts, mods = setups[attack]()
-            config = {"labels": ",".join(labels), "request-types": "none", "strategy": strategy, "num-server-rounds": args.rounds, "eval-data-path": str(test_path)}
-            metrics = run(parts, out_dir=work / f"{strategy}-{attack}", run_config=config, client_mods=mods)
-            row[attack] = metrics["final_central"]["macro-f1"]
+            scores = []
+            for seed, (test_path, by_attack) in setups.items():
+                parts, mods = by_attack[attack]
+                config = {"labels": ",".join(labels), "request-types": "none", "strategy": strategy, "num-server-rounds": args.rounds, "eval-data-path": str(test_path)}
+                metrics = run(parts, out_dir=work / f"{strategy}-{attack}-{seed}", run_config=config, client_mods=mods())
+                scores.append(metrics["final_central"]["macro-f1"])
+            row[attack] = float(np.mean(scores))
         for attack in attacks:
             row[f"{attack}_drop_pts"] = 100 * (row["clean"] - row[attack])
             row[f"{attack}_below_absent_pts"] = 100 * (row["absent"] - row[attack])
@@ -139,7 +146,7 @@ def main() -> None:
             row["vs_clean_fedavg_worst_drop_pts"] = 100 * (fedavg_clean - min(row[a] for a in attacks))
     print(
         json.dumps(
-            {"bench": "federation_robustness", "engine": args.engine, "rounds": args.rounds, "partition": args.partition, "departments": DEPARTMENTS,
+            {"bench": "federation_robustness", "engine": args.engine, "rounds": args.rounds, "splits": args.splits, "partition": args.partition, "departments": DEPARTMENTS,
              "attackers": 1, "boosted_scale": BOOSTED_SCALE, "results": results},
             ensure_ascii=False,
         )
