@@ -363,7 +363,10 @@ class DualAscent(QuorumMixin, FedAvg):
             self.added_nodes.add(node)
             self.accepted.append(int(metrics["dual-proposal"]))  # type: ignore[arg-type]
         arrays = ArrayRecord({k: Array(np.asarray(v, dtype=np.float32)) for k, v in zip(keys, summed, strict=True)})
-        return arrays, self.train_metrics_aggr_fn([m.content for m in valid], self.weighted_by_key)
+        metrics = self.train_metrics_aggr_fn([m.content for m in valid], self.weighted_by_key)
+        for key in ("dual-proposal", "dual-resumed"):  # per-department bookkeeping, meaningless averaged
+            metrics.pop(key, None)
+        return arrays, metrics
 
 
 class TrimmedAvg(QuorumMixin, FedAvg):
