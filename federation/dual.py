@@ -50,7 +50,7 @@ def dual_ascent(
     `targets` holds each head's encoded labels (-1 = unlabelled for that head, skipped; None = no
     labels for the head) and `duals` the variables the model already contains (`empty_duals` for a
     model that is all zeros). Returns the new dual variables and a report whose loss is the mean
-    per-row primal loss at the department's view after the passes.
+    per-row loss at the department's view after the passes, summed over the heads.
     """
     if c <= 0 or sigma < 1:
         raise ValueError("dual ascent needs c > 0 and sigma >= 1")
