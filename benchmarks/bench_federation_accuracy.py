@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from federation.data import LabelledTexts, parse_partition, partition_indices
+from federation.data import LabelledTexts, parse_partition, partition_indices, stratified_split
 from federation.dual import dual_ascent, empty_duals
 from federation.model import FeatureHasher, IntentModel, document_frequencies, idf_weights, macro_f1, weight_features
 from federation.simulation import run_federated_simulation, run_in_process
@@ -44,23 +44,31 @@ def load_taipei(min_rows: int = 20) -> LabelledTexts:
 
 
 def evaluate(model: IntentModel, test: LabelledTexts) -> float:
-    """Macro-F1 of a model on a test set."""
+    """Macro-F1 of a model on a test set, routing as the hotline does (calibrated, prior-corrected scores)."""
     y = model.encode_labels(test.labels, model.labels)
     logits, _ = model.logits(model.features(test.texts))
-    return macro_f1(y, logits.argmax(1), len(model.labels))
+    return macro_f1(y, model.scores(logits).argmax(1), len(model.labels))
 
 
-def train_alone(data: LabelledTexts, labels: tuple[str, ...], *, epochs: int = 20, seed: int = 0, sgd: bool = False) -> IntentModel:
-    """One model on one data set (IDF from that data), same loss and C as the federated departments: solved
-    by dual coordinate ascent (what `cocoa` converges to), or with `sgd` by the SGD settings of the SGD strategies."""
-    model = IntentModel(labels=labels, hasher=FeatureHasher(), loss=str(DEFAULT_RUN_CONFIG["loss"]))
-    x = model.hasher.transform(data.texts)
+def train_alone(data: LabelledTexts, labels: tuple[str, ...], *, prior_correction: float, epochs: int = 20, seed: int = 0, sgd: bool = False) -> IntentModel:
+    """One model on one data set the way each department's share is used in the federation: the same
+    `holdout-fraction` held out to calibrate the temperature, IDF from the rest, the same loss, C and
+    prior correction; solved by dual coordinate ascent (what `cocoa` converges to), or with `sgd` by the
+    SGD settings of the SGD strategies."""
+    config = DEFAULT_RUN_CONFIG
+    train_idx, calib_idx = stratified_split(data.labels, test_fraction=float(config["holdout-fraction"]), seed=seed)
+    train, calib = data.subset(train_idx), data.subset(calib_idx)
+    model = IntentModel(labels=labels, hasher=FeatureHasher(), loss=str(config["loss"]), prior_correction=prior_correction)
+    x = model.hasher.transform(train.texts)
     model.idf = idf_weights(document_frequencies(x), x.shape[0])
-    x, y = weight_features(x, model.idf), model.encode_labels(data.labels, labels)
+    x, y = weight_features(x, model.idf), model.encode_labels(train.labels, labels)
     if sgd:
-        model.fit(x, y, epochs=epochs, learning_rate=float(DEFAULT_RUN_CONFIG["learning-rate"]), optimizer=str(DEFAULT_RUN_CONFIG["optimizer"]), seed=seed)
+        model.fit(x, y, epochs=epochs, learning_rate=float(config["learning-rate"]), optimizer=str(config["optimizer"]), seed=seed)
     else:
-        dual_ascent(model, x, [y], empty_duals(model, x.shape[0]), c=float(DEFAULT_RUN_CONFIG["svm-c"]), epochs=epochs, seed=seed)
+        dual_ascent(model, x, [y], empty_duals(model, x.shape[0]), c=float(config["svm-c"]), epochs=epochs, seed=seed)
+    model.label_counts = tuple(int(c) for c in np.bincount(y[y >= 0], minlength=len(labels)))
+    if len(calib):
+        model.calibrate(model.features(calib.texts), model.encode_labels(calib.labels, labels))
     return model
 
 
@@ -89,7 +97,9 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=1, help="Average over this many stratified splits (seeds seed, seed+1, ...).")
     parser.add_argument("--datasets", default="zhihu,taipei")
     parser.add_argument("--methods", default=",".join(m for m, _, _ in METHODS))
+    parser.add_argument("--prior-correction", type=float, default=float(DEFAULT_RUN_CONFIG["prior-correction"]), help="τ for every model (0 = argmax of the raw scores).")
     args = parser.parse_args()
+    tau = args.prior_correction
     methods = [m for m in METHODS if m[0] in args.methods.split(",")]
     results: dict[str, dict] = {}
     work = Path(tempfile.mkdtemp(prefix="bench-fed-acc-"))
@@ -104,12 +114,12 @@ def main() -> None:
                 train, test, test_path = held_out_split(data, seed=seed, test_csv=work / f"{name}-{seed}-test.csv")
                 parts = [train.subset(ix) for ix in partition_indices(train.labels, n_depts, parse_partition(spec), seed=seed)]
                 split = {
-                    "centralized": evaluate(train_alone(train, labels, seed=seed), test),
-                    "centralized_sgd": evaluate(train_alone(train, labels, seed=seed, sgd=True), test),
-                    "local_only_mean": statistics.mean(evaluate(train_alone(p, labels, seed=seed), test) for p in parts if len(p)),
+                    "centralized": evaluate(train_alone(train, labels, seed=seed, prior_correction=tau), test),
+                    "centralized_sgd": evaluate(train_alone(train, labels, seed=seed, sgd=True, prior_correction=tau), test),
+                    "local_only_mean": statistics.mean(evaluate(train_alone(p, labels, seed=seed, prior_correction=tau), test) for p in parts if len(p)),
                 }
                 for method, strategy, extra in methods:
-                    m = federated(parts, test_path, labels, strategy=strategy, rounds=args.rounds, engine=args.engine, work=work / f"{name}-{spec}-{seed}-{method}", extra=extra)
+                    m = federated(parts, test_path, labels, strategy=strategy, rounds=args.rounds, engine=args.engine, work=work / f"{name}-{spec}-{seed}-{method}", extra={**extra, "prior-correction": tau})
                     split[method] = m["final_central"]["macro-f1"]
                     split["bytes_per_department_per_round"] = m["bytes_per_department_per_round"]
                 per_split.append(split)
@@ -142,10 +152,10 @@ def main() -> None:
             return float(np.mean([(preds[y_test == c] == c).mean() for c in rare]))
 
         union = LabelledTexts([t for p in parts for t in p.texts], [lab for p in parts for lab in p.labels])
-        central_union = train_alone(union, labels, seed=args.seed)
+        central_union = train_alone(union, labels, seed=args.seed, prior_correction=tau)
         partial = {"centralized": {"macro_f1": evaluate(central_union, test), "rare_class_recall": rare_recall(central_union)}}
         for strategy in ("fedavg", "classwise", "cocoa"):
-            m = federated(parts, test_path, labels, strategy=strategy, rounds=args.rounds, engine=args.engine, work=work / f"partial-{strategy}")
+            m = federated(parts, test_path, labels, strategy=strategy, rounds=args.rounds, engine=args.engine, work=work / f"partial-{strategy}", extra={"prior-correction": tau})
             partial[strategy] = {"macro_f1": m["final_central"]["macro-f1"], "rare_class_recall": rare_recall(IntentModel.load(work / f"partial-{strategy}"))}
         results["zhihu/partial-labels"] = {"rare_classes": list(rare), **partial}
         print(f"partial labels (classes {', '.join(rare)} held by 1 of 5 departments): "

@@ -148,6 +148,9 @@ def build_client_app(overrides: Mapping[str, object] | None = None, *, extra_mod
     @app.evaluate()
     def evaluate(msg: Message, context: Context) -> Message:
         _, _, model, local = _setup(msg, context, extra)
+        calibration = msg.content.config_records.get("config") or {}
+        model.temperature = float(calibration.get("temperature", 1.0))  # type: ignore[arg-type]
+        model.label_counts = tuple(int(c) for c in calibration.get("label-counts", []))  # type: ignore[union-attr]
         metrics = evaluate_department(model=model, local=local)
         return Message(content=RecordDict({"metrics": MetricRecord(metrics)}), reply_to=msg)
 

@@ -211,7 +211,11 @@ def _loss_gradient(scores: np.ndarray, y: np.ndarray, mask: np.ndarray, loss: st
 class IntentModel:
     """Linear one-vs-rest (or softmax) heads over hashed features: intents and an optional request type.
 
-    Scores become probabilities by a softmax over the scores divided by a calibrated temperature.
+    Scores become probabilities by a softmax over the scores divided by a calibrated temperature,
+    minus `prior_correction` × the log of each label's share of the training rows (`label_counts`):
+    Menon et al.'s post-hoc logit adjustment ("Long-tail learning via logit adjustment", ICLR 2021),
+    which at 1.0 routes as if every department received as many messages as the busiest, so a broad,
+    frequent topic stops absorbing the messages of smaller departments.
     """
 
     labels: tuple[str, ...]
@@ -226,12 +230,16 @@ class IntentModel:
     metadata: dict[str, object] = field(default_factory=dict)
     loss: str = "modified-huber"
     idf: np.ndarray | None = None
+    label_counts: tuple[int, ...] = ()
+    prior_correction: float = 0.0
 
     def __post_init__(self) -> None:
         if len(set(self.labels)) != len(self.labels) or len(self.labels) < 2:
             raise ValueError("labels must be at least two distinct names")
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; use {' or '.join(LOSSES)}")
+        if not 0.0 <= self.prior_correction <= 2.0:
+            raise ValueError(f"prior correction must be in [0, 2], got {self.prior_correction}")
         if self.idf is not None:
             self.idf = np.asarray(self.idf, dtype=np.float32)
             if self.idf.shape != (self.hasher.n_buckets,):
@@ -279,10 +287,26 @@ class IntentModel:
         rtype = np.asarray(features @ self.arrays[2]) + self.arrays[3] if self.request_types else None
         return intent, rtype
 
+    def scores(self, intent_logits: np.ndarray) -> np.ndarray:
+        """Calibrated, prior-corrected intent scores (their softmax is `predict_proba`, their argmax the route).
+
+        A label's correction is `prior_correction` × log(busiest label's count / its count); labels
+        without training rows and `out_of_scope` (a threshold decides it, not a share) get none.
+        """
+        z = intent_logits / self.temperature
+        counts = np.asarray(self.label_counts, dtype=np.float64)
+        if not self.prior_correction or counts.shape != (len(self.labels),) or not (counts > 0).any():
+            return z
+        corrected = counts > 0
+        if OUT_OF_SCOPE in self.labels:
+            corrected[self.labels.index(OUT_OF_SCOPE)] = False
+        boost = np.log(counts[counts > 0].max() / np.where(corrected, counts, 1.0))
+        return z + self.prior_correction * np.where(corrected, boost, 0.0)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated intent probabilities, shape (len(texts), len(labels))."""
         intent, _ = self.logits(self.features(texts))
-        return _softmax(intent / self.temperature)
+        return _softmax(self.scores(intent))
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Route each text: best in-scope label with its calibrated score, request type, and scope.
@@ -293,7 +317,7 @@ class IntentModel:
         if not texts:
             return []
         intent, rtype = self.logits(self.features(texts))
-        probs = _softmax(intent / self.temperature)
+        probs = _softmax(self.scores(intent))
         rprobs = _softmax(rtype / self.request_type_temperature) if rtype is not None else None
         oos = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else None
         in_scope = probs.copy()
@@ -492,6 +516,8 @@ class IntentModel:
             "request_type_temperature": self.request_type_temperature,
             "min_score": self.min_score,
             "oos_threshold": self.oos_threshold,
+            "label_counts": list(self.label_counts),
+            "prior_correction": self.prior_correction,
             "metadata": self.metadata,
         }
         (out / META_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -523,6 +549,8 @@ class IntentModel:
                 request_type_temperature=float(meta.get("request_type_temperature", 1.0)),
                 min_score=float(meta.get("min_score", 0.0)),
                 oos_threshold=float(meta.get("oos_threshold", 0.5)),
+                label_counts=tuple(int(c) for c in meta.get("label_counts", ())),
+                prior_correction=float(meta.get("prior_correction", 0.0)),
                 arrays=arrays,
                 metadata=dict(meta.get("metadata", {})),
             )

@@ -18,8 +18,8 @@ from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import DifferentialPrivacyClientSideFixedClipping, Strategy
 from flwr.supercore import log
 
-from federation.model import idf_weights, pick_temperature
-from federation.strategies import QuorumNotReached, build_strategy, wait_for_nodes
+from federation.model import IntentModel, idf_weights, pick_temperature
+from federation.strategies import QuorumNotReached, build_strategy, metric_list, wait_for_nodes
 from federation.task import IDF_CONFIG_KEY, RoundEvent, TaskConfig, append_round, check_dual_config, evaluate_centrally, load_round_hook, write_metrics
 
 
@@ -31,7 +31,34 @@ def _summary(record: MetricRecord | None) -> dict[str, object]:
     return {k: v for k, v in _plain(record).items() if not isinstance(v, list)}
 
 
-class ServerMomentum(Strategy):
+class StrategyWrapper(Strategy):
+    """A strategy that does what the wrapped one does; subclasses change some of the steps."""
+
+    def __init__(self, inner: Strategy) -> None:
+        self.inner = inner
+
+    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
+        """As the wrapped strategy."""
+        return self.inner.configure_train(server_round, arrays, config, grid)
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """As the wrapped strategy."""
+        return self.inner.aggregate_train(server_round, replies)
+
+    def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
+        """As the wrapped strategy."""
+        return self.inner.configure_evaluate(server_round, arrays, config, grid)
+
+    def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]) -> MetricRecord | None:
+        """As the wrapped strategy."""
+        return self.inner.aggregate_evaluate(server_round, replies)
+
+    def summary(self) -> None:
+        """The wrapped strategy's summary."""
+        self.inner.summary()
+
+
+class ServerMomentum(StrategyWrapper):
     """FedAvgM: heavy-ball momentum on the server over whatever update the wrapped strategy aggregated.
 
     The velocity is `momentum * velocity + (aggregate - model sent out)`, and the next model is the
@@ -41,7 +68,7 @@ class ServerMomentum(Strategy):
     def __init__(self, inner: Strategy, *, momentum: float) -> None:
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"server momentum must be in [0, 1), got {momentum}")
-        self.inner = inner
+        super().__init__(inner)
         self.momentum = momentum
         self.sent: list[np.ndarray] | None = None
         self.velocity: list[np.ndarray] | None = None
@@ -64,17 +91,52 @@ class ServerMomentum(Strategy):
         moved = [(old + v).astype(np.float32) for old, v in zip(self.sent, self.velocity, strict=True)]
         return ArrayRecord({k: Array(a) for k, a in zip(arrays.keys(), moved, strict=True)}), metrics
 
+
+class Calibration(StrategyWrapper):
+    """Tells each round's evaluation the temperature and label counts to score with, so departments
+    measure the model as the hotline will route with it (`IntentModel.scores`).
+
+    The temperature is the one the previous round's evaluation calibrated (none in round 1, which is
+    then scored without prior correction); the label counts are the latest `label-counts` each
+    department sent with its training, summed.
+    """
+
+    def __init__(self, inner: Strategy, *, num_labels: int) -> None:
+        super().__init__(inner)
+        self.num_labels = num_labels
+        self.counts_by_node: dict[int, np.ndarray] = {}
+        self.calibrated: float | None = None
+        self.evaluated_with: dict[str, object] = {}
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """Note each department's label counts, then aggregate as the wrapped strategy does."""
+        replies = list(replies)
+        for reply in replies:
+            counts = np.asarray((None if reply.has_error() else metric_list(reply, "label-counts")) or [], dtype=np.float64)
+            if counts.shape == (self.num_labels,) and np.isfinite(counts).all() and (counts >= 0).all():
+                self.counts_by_node[reply.metadata.src_node_id] = counts
+        return self.inner.aggregate_train(server_round, replies)
+
     def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
-        """As the wrapped strategy."""
-        return self.inner.configure_evaluate(server_round, arrays, config, grid)
+        """The wrapped strategy's evaluate messages, told the temperature and summed label counts."""
+        self.evaluated_with = {}
+        if self.calibrated is not None:
+            self.evaluated_with = {"temperature": self.calibrated}
+            if self.counts_by_node:
+                self.evaluated_with["label-counts"] = [int(c) for c in sum(self.counts_by_node.values())]
+        return self.inner.configure_evaluate(server_round, arrays, ConfigRecord({**config, **self.evaluated_with}), grid)
 
     def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]) -> MetricRecord | None:
-        """As the wrapped strategy."""
-        return self.inner.aggregate_evaluate(server_round, replies)
+        """The wrapped strategy's metrics; their NLL per temperature calibrates the next round."""
+        metrics = self.inner.aggregate_evaluate(server_round, replies)
+        if metrics is not None and "nll-by-temperature" in metrics:
+            self.calibrated = pick_temperature(list(metrics["nll-by-temperature"]))  # type: ignore[arg-type]
+        return metrics
 
-    def summary(self) -> None:
-        """The wrapped strategy's summary."""
-        self.inner.summary()
+    def apply(self, model: IntentModel) -> None:
+        """Give `model` the temperature and label counts the last evaluation scored with."""
+        model.temperature = float(self.evaluated_with.get("temperature", 1.0))  # type: ignore[arg-type]
+        model.label_counts = tuple(self.evaluated_with.get("label-counts", ()))  # type: ignore[arg-type]
 
 
 def collect_idf(grid: Grid, config: TaskConfig) -> tuple[np.ndarray | None, dict[str, object]]:
@@ -146,6 +208,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         )
     if config.float("server-momentum") > 0:
         strategy = ServerMomentum(strategy, momentum=config.float("server-momentum"))
+    calibration = Calibration(strategy, num_labels=len(model.labels))
     eval_path = config.str("eval-data-path")
     rounds: list[dict[str, object]] = []
     eval_cache: dict[str, object] = {}
@@ -156,6 +219,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
             probe = config.new_model()
             probe.idf = model.idf
             probe.set_arrays(arrays.to_numpy_ndarrays())
+            calibration.apply(probe)
             central = evaluate_centrally(probe, eval_path, config, cache=eval_cache)
         if server_round > 0:
             metrics = {"central": central, "departments": _summary(getattr(inner, "last_evaluate_metrics", None))}
@@ -166,7 +230,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
                 hook(event)
         return MetricRecord(central) if central else None
 
-    result = strategy.start(
+    result = calibration.start(
         grid=grid,
         initial_arrays=ArrayRecord(model.get_arrays()),
         num_rounds=config.int("num-server-rounds"),
@@ -178,8 +242,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
     if result.arrays is not None and len(result.arrays) > 0:
         model.set_arrays(result.arrays.to_numpy_ndarrays())
     last_eval = _plain(getattr(inner, "last_evaluate_metrics", None))
-    if "nll-by-temperature" in last_eval:
-        model.temperature = pick_temperature(last_eval["nll-by-temperature"])  # type: ignore[arg-type]
+    calibration.apply(model)
     if "request-type-nll-by-temperature" in last_eval:
         model.request_type_temperature = pick_temperature(last_eval["request-type-nll-by-temperature"])  # type: ignore[arg-type]
     model.metadata = {"run_id": run_id, "strategy": config.str("strategy"), "rounds": config.int("num-server-rounds"), **idf_facts}

@@ -93,8 +93,9 @@ def outlying_updates(updates: list[list[np.ndarray]], current: list[np.ndarray],
     return sorted(order[:max_drop])
 
 
-def _metric_list(msg: Message, key: str) -> list[float] | None:
-    record = next(iter(msg.content.metric_records.values()))
+def metric_list(msg: Message, key: str) -> list[float] | None:
+    """A list metric of a reply's (first) MetricRecord, None when it has none."""
+    record = next(iter(msg.content.metric_records.values()), {})
     return list(record[key]) if key in record else None  # type: ignore[arg-type]
 
 
@@ -297,8 +298,8 @@ class ClasswiseFedAvg(QuorumMixin, FedAvg):
         else:
             updates = self.updates_of(valid, clip=self.trim_beta is not None)
         examples = [float(next(iter(m.content.metric_records.values()))[self.weighted_by_key]) for m in valid]  # type: ignore[arg-type]
-        counts = [_metric_list(m, "label-counts") for m in valid]
-        rt_counts = [_metric_list(m, "request-type-counts") for m in valid]
+        counts = [metric_list(m, "label-counts") for m in valid]
+        rt_counts = [metric_list(m, "request-type-counts") for m in valid]
         if any(c is None for c in counts):
             arrays = aggregate_arrayrecords([m.content for m in valid], self.weighted_by_key)
         else:

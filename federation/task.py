@@ -58,6 +58,7 @@ DEFAULT_RUN_CONFIG: dict[str, object] = {
     "client-dp-noise-multiplier": 0.0,
     "client-dp-clip-norm": 1.0,
     "min-score": 0.0,
+    "prior-correction": 1.0,
     "model-out-dir": "",
     "round-hook": "",
     "eval-data-path": "",
@@ -143,18 +144,17 @@ class TaskConfig:
         """A zero-initialised model for this run's labels, loss and feature space (no IDF weights yet)."""
         labels = self.labels()
         try:
-            loss = self.str("loss")
-            IntentModel(labels=("a", "b"), hasher=FeatureHasher(n_buckets=2), loss=loss)
+            return IntentModel(
+                labels=labels,
+                loss=self.str("loss"),
+                prior_correction=self.float("prior-correction"),
+                request_types=self.request_types(),
+                hasher=FeatureHasher(n_buckets=self.int("n-buckets")),
+                departments={k: v for k, v in department_of().items() if k in labels},
+                min_score=self.float("min-score"),
+            )
         except ValueError as exc:
-            raise TaskConfigError(f"run-config 'loss': {exc}") from exc
-        return IntentModel(
-            labels=labels,
-            loss=loss,
-            request_types=self.request_types(),
-            hasher=FeatureHasher(n_buckets=self.int("n-buckets")),
-            departments={k: v for k, v in department_of().items() if k in labels},
-            min_score=self.float("min-score"),
-        )
+            raise TaskConfigError(f"run-config: {exc}") from exc
 
 
 DUAL_STRATEGY = "cocoa"
@@ -389,7 +389,7 @@ def evaluate_department(*, model: IntentModel, local: LocalData) -> dict[str, ob
     if n == 0:
         return {"num-examples": 0, "accuracy": 0.0, "macro-f1": 0.0, "nll-by-temperature": [0.0] * len(model.temperature_grid())}
     logits, _ = model.logits(local.x_eval)
-    pred = logits.argmax(axis=1)
+    pred = model.scores(logits).argmax(axis=1)
     nll = np.asarray(model.nll_by_temperature(local.x_eval, local.y_eval)) / n
     metrics: dict[str, object] = {
         "num-examples": n,
@@ -418,7 +418,7 @@ def evaluate_centrally(model: IntentModel, path: str | Path, config: TaskConfig,
         if cache is not None:
             cache.update(features=x, labels=y)
     logits, _ = model.logits(weight_features(x, model.idf))  # type: ignore[arg-type]
-    pred = logits.argmax(axis=1)
+    pred = model.scores(logits).argmax(axis=1)
     return {"macro-f1": macro_f1(y, pred, len(model.labels)), "accuracy": float((pred == y).mean()), "num-examples": float(len(y))}  # type: ignore[arg-type]
 
 

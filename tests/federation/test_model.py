@@ -129,6 +129,26 @@ def test_out_of_scope_needs_its_threshold_or_a_weak_best_label():
     assert (p.label, p.out_of_scope) == ("a", True)
 
 
+def test_prior_correction_removes_the_label_shares_but_leaves_out_of_scope_and_unseen_labels(tmp_path):
+    labels = ("busy", "quiet", "unseen", "out_of_scope")
+    model = IntentModel(labels=labels, hasher=FeatureHasher(n_buckets=64), temperature=0.5)
+    model.set_arrays([np.zeros((64, 4), np.float32), np.asarray([0.4, 0.1, 0.0, 0.0], np.float32)])
+    assert [p.label for p in model.predict(["任意"])] == ["busy"]
+    model.label_counts, model.prior_correction = (400, 100, 0, 50), 1.0
+    # Calibrated scores 0.8 and 0.2; "quiet" has a quarter of "busy"'s rows: + log 4 ≈ 1.39.
+    assert np.allclose(model.scores(np.asarray([[0.4, 0.1, 0.0, 0.0]])), [[0.8, 0.2 + np.log(4.0), 0.0, 0.0]])
+    [p] = model.predict(["任意"])
+    assert p.label == "quiet" and np.isclose(p.score, np.exp(0.2 + np.log(4)) / (np.exp(0.8) + np.exp(0.2 + np.log(4)) + 2))
+    model.save(tmp_path)
+    loaded = IntentModel.load(tmp_path)
+    assert (loaded.label_counts, loaded.prior_correction) == ((400, 100, 0, 50), 1.0)
+    assert loaded.predict(["任意"]) == [p]
+    model.label_counts = (1, 2)  # counts for another label set are not applied
+    assert np.allclose(model.scores(np.asarray([[0.4, 0.1, 0.0, 0.0]])), [[0.8, 0.2, 0.0, 0.0]])
+    with pytest.raises(ValueError, match="prior correction"):
+        IntentModel(labels=labels, prior_correction=-1.0)
+
+
 def test_idf_weights_downweight_common_buckets_and_survive_save_load(tmp_path, three_topics):
     hasher = FeatureHasher(n_buckets=2**14)
     x = hasher.transform(three_topics.texts)

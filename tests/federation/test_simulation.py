@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from federation.data import LabelledTexts
+from federation.data import LabelledTexts, stratified_split, write_labelled_csv
 from federation.model import IntentModel
 from federation.simulation import run_in_process
+from federation.task import TaskConfig, evaluate_centrally
 
 CONFIG = {"labels": "fund,noise,wages", "request-types": "none", "n-buckets": 4096, "num-server-rounds": 3}
 
@@ -27,6 +28,22 @@ def test_three_departments_train_a_calibrated_model(tmp_path, three_topics):
     assert [p.label for p in model.predict(["公积金贷款怎么办", "工地噪音"])] == ["fund", "noise"]
     rounds = [json.loads(line) for line in (tmp_path / "rounds.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["server_round"] for r in rounds] == [1, 2, 3]
+
+
+def test_the_saved_model_routes_as_the_last_round_was_measured(tmp_path, three_topics):
+    # Uneven topics (40 fund, 20 noise, 10 wages): the model stores the summed training counts and the
+    # temperature the last evaluation scored with, so the server's last measurement is the saved model's.
+    keep = [i for i, label in enumerate(three_topics.labels) if label == "fund" or (label == "noise" and i % 2) or (label == "wages" and i % 4 == 0)]
+    data = three_topics.subset(keep)
+    parts = _parts(data, 3)
+    eval_csv = write_labelled_csv(tmp_path / "eval.csv", data)
+    config = {**CONFIG, "eval-data-path": str(eval_csv)}
+    metrics = run_in_process(parts, out_dir=tmp_path / "model", run_config=config)
+    model = IntentModel.load(tmp_path / "model")
+    train_labels = [p.labels[i] for p in parts for i in stratified_split(p.labels, test_fraction=0.1, seed=0)[0]]
+    assert model.label_counts == tuple(train_labels.count(label) for label in model.labels) and model.prior_correction == 1.0
+    assert model.temperature != 1.0
+    assert evaluate_centrally(model, eval_csv, TaskConfig.from_run_config(config)) == metrics["final_central"]
 
 
 def test_a_failing_department_below_quorum_skips_rounds_and_keeps_the_model(tmp_path, three_topics):
