@@ -181,6 +181,11 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
 def _one_hot(y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     mask = y >= 0
     out = np.zeros((len(y), k), dtype=np.float32)
@@ -288,25 +293,28 @@ class IntentModel:
         return intent, rtype
 
     def scores(self, intent_logits: np.ndarray) -> np.ndarray:
-        """Calibrated, prior-corrected intent scores (their softmax is `predict_proba`, their argmax the route).
+        """Calibrated, prior-corrected intent log-probabilities (`predict_proba` exponentiated, argmax the route).
 
         A label's correction is `prior_correction` × log(busiest label's count / its count); labels
-        without training rows and `out_of_scope` (a threshold decides it, not a share) get none.
+        without training rows get none. It only redistributes the in-scope probability among the
+        departments' labels: P(`out_of_scope`), which its threshold decides on, stays as calibrated.
         """
         z = intent_logits / self.temperature
+        log_p = _log_softmax(z)
         counts = np.asarray(self.label_counts, dtype=np.float64)
         if not self.prior_correction or counts.shape != (len(self.labels),) or not (counts > 0).any():
-            return z
-        corrected = counts > 0
-        if OUT_OF_SCOPE in self.labels:
-            corrected[self.labels.index(OUT_OF_SCOPE)] = False
-        boost = np.log(counts[counts > 0].max() / np.where(corrected, counts, 1.0))
-        return z + self.prior_correction * np.where(corrected, boost, 0.0)
+            return log_p
+        inside = np.asarray([label != OUT_OF_SCOPE for label in self.labels])
+        boost = np.where(counts > 0, np.log(counts.max() / np.maximum(counts, 1.0)), 0.0)
+        in_scope_mass = np.exp(log_p[:, inside]).sum(axis=1, keepdims=True)
+        out = log_p.copy()
+        out[:, inside] = np.log(in_scope_mass) + _log_softmax(z[:, inside] + self.prior_correction * boost[inside])
+        return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated intent probabilities, shape (len(texts), len(labels))."""
         intent, _ = self.logits(self.features(texts))
-        return _softmax(self.scores(intent))
+        return np.exp(self.scores(intent))
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         """Route each text: best in-scope label with its calibrated score, request type, and scope.
@@ -317,7 +325,7 @@ class IntentModel:
         if not texts:
             return []
         intent, rtype = self.logits(self.features(texts))
-        probs = _softmax(self.scores(intent))
+        probs = np.exp(self.scores(intent))
         rprobs = _softmax(rtype / self.request_type_temperature) if rtype is not None else None
         oos = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else None
         in_scope = probs.copy()

@@ -132,19 +132,23 @@ def test_out_of_scope_needs_its_threshold_or_a_weak_best_label():
 def test_prior_correction_removes_the_label_shares_but_leaves_out_of_scope_and_unseen_labels(tmp_path):
     labels = ("busy", "quiet", "unseen", "out_of_scope")
     model = IntentModel(labels=labels, hasher=FeatureHasher(n_buckets=64), temperature=0.5)
-    model.set_arrays([np.zeros((64, 4), np.float32), np.asarray([0.4, 0.1, 0.0, 0.0], np.float32)])
-    assert [p.label for p in model.predict(["任意"])] == ["busy"]
+    model.set_arrays([np.zeros((64, 4), np.float32), np.asarray([0.4, 0.1, 0.0, 0.2], np.float32)])
+    before = model.predict_proba(["任意"])[0]
+    assert [p.label for p in model.predict(["任意"])] == ["busy"] and np.isclose(before.sum(), 1.0)
     model.label_counts, model.prior_correction = (400, 100, 0, 50), 1.0
-    # Calibrated scores 0.8 and 0.2; "quiet" has a quarter of "busy"'s rows: + log 4 ≈ 1.39.
-    assert np.allclose(model.scores(np.asarray([[0.4, 0.1, 0.0, 0.0]])), [[0.8, 0.2 + np.log(4.0), 0.0, 0.0]])
+    after = model.predict_proba(["任意"])[0]
+    # "quiet" has a quarter of "busy"'s rows: its odds against "busy" grow 4-fold; P(out_of_scope) and
+    # the unseen label's odds against "busy" stay as calibrated.
+    assert np.isclose(after.sum(), 1.0) and np.isclose(after[3], before[3])
+    assert np.isclose(after[1] / after[0], 4 * before[1] / before[0]) and np.isclose(after[2] / after[0], before[2] / before[0])
     [p] = model.predict(["任意"])
-    assert p.label == "quiet" and np.isclose(p.score, np.exp(0.2 + np.log(4)) / (np.exp(0.8) + np.exp(0.2 + np.log(4)) + 2))
+    assert p.label == "quiet" and np.isclose(p.score, after[1])
     model.save(tmp_path)
     loaded = IntentModel.load(tmp_path)
     assert (loaded.label_counts, loaded.prior_correction) == ((400, 100, 0, 50), 1.0)
     assert loaded.predict(["任意"]) == [p]
     model.label_counts = (1, 2)  # counts for another label set are not applied
-    assert np.allclose(model.scores(np.asarray([[0.4, 0.1, 0.0, 0.0]])), [[0.8, 0.2, 0.0, 0.0]])
+    assert np.allclose(model.predict_proba(["任意"])[0], before)
     with pytest.raises(ValueError, match="prior correction"):
         IntentModel(labels=labels, prior_correction=-1.0)
 
