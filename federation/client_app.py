@@ -96,10 +96,37 @@ def _committed_duals(context: Context, accepted: set[int], model: IntentModel, r
     return duals, resumed
 
 
+def _dual_file(dept: Department, run_id: int) -> Path:
+    return dept.state_dir / f"dual-run-{run_id}.npz"
+
+
+def _save_duals(context: Context, path: Path) -> None:
+    """Keep the department's dual variables on its own disk too (atomically): a restarted SuperNode resumes from them."""
+    state = context.state
+    arrays = {f"{key}-{i}": a for key in ("dual-committed", "dual-pending") for i, a in enumerate(state.array_records[key].to_numpy_ndarrays())}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    np.savez(partial, proposal=np.int64(state.config_records["dual"]["proposal"]), **arrays)  # type: ignore[arg-type]
+    partial.replace(path)
+
+
+def _restore_duals(context: Context, path: Path) -> None:
+    """Put the variables saved by `_save_duals` back into a context that has none (a restarted SuperNode)."""
+    if "dual-committed" in context.state.array_records or not path.is_file():
+        return
+    with np.load(path) as saved:
+        for key in ("dual-committed", "dual-pending"):
+            names = sorted((n for n in saved.files if n.startswith(f"{key}-")), key=lambda n: int(n.rsplit("-", 1)[1]))
+            context.state[key] = ArrayRecord([saved[n] for n in names])
+        context.state["dual"] = ConfigRecord({"proposal": int(saved["proposal"])})
+
+
 def _train_dual(msg: Message, context: Context, *, config: TaskConfig, dept: Department, model: IntentModel, local: LocalData, seed: int) -> dict[str, object]:
     """One CoCoA+ round: ascend from the committed dual variables, keep the new ones as this round's proposal."""
     train_config = msg.content["config"]
     accepted = set(np.frombuffer(bytes(train_config.get("dual-accepted", b"")), dtype=np.int64).tolist())  # type: ignore[arg-type]
+    saved = _dual_file(dept, context.run_id)
+    _restore_duals(context, saved)
     duals, resumed = _committed_duals(context, accepted, model, rows=int(local.x_train.shape[0]))  # type: ignore[attr-defined]
     duals, metrics = train_department_dual(
         model=model, local=local, config=config, dept=dept, duals=duals, sigma=float(train_config["dual-sigma"]), seed=seed  # type: ignore[arg-type]
@@ -107,6 +134,7 @@ def _train_dual(msg: Message, context: Context, *, config: TaskConfig, dept: Dep
     proposal = int(np.random.default_rng(seed).integers(1, 2**62))
     context.state["dual-pending"] = ArrayRecord(duals)
     context.state["dual"] = ConfigRecord({"proposal": proposal})
+    _save_duals(context, saved)
     return {**metrics, "dual-proposal": proposal, "dual-resumed": int(resumed)}
 
 

@@ -124,20 +124,30 @@ def test_the_request_type_head_trains_beside_the_intents(synthetic_requests):
     assert (np.asarray(x[labelled] @ model.arrays[2] + model.arrays[3]).argmax(1) == rt[labelled]).mean() > 0.9
 
 
-def test_a_department_that_lost_its_variables_is_reported(tmp_path, three_topics):
+@pytest.mark.parametrize("disk_too", [False, True])
+def test_a_restarted_department_resumes_from_its_disk_or_is_reported(tmp_path, three_topics, disk_too):
     parts = [three_topics.subset(range(i, len(three_topics), 3)) for i in range(3)]
     trains = []
 
-    def amnesia(msg, context, call_next):  # node 1's SuperNode restarts before its second training round
+    def restart(msg, context, call_next):  # node 1's SuperNode restarts before its second training round
         if msg.metadata.message_type == "train" and context.node_id == 1:
             trains.append(msg)
             if len(trains) == 2:
                 for key in ("dual-pending", "dual-committed", "dual"):
                     context.state.pop(key, None)
+                if disk_too:  # and its disk was wiped (the other departments still hold theirs in memory)
+                    for saved in (tmp_path / "state").glob("*/dual-run-*.npz"):
+                        saved.unlink()
         return call_next(msg, context)
 
-    metrics = run_in_process(parts, out_dir=tmp_path, run_config={"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096}, client_mods=[amnesia])
-    assert metrics["dual_restarts"] == [{"round": 2, "node": 1}]
+    config = {"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096}
+    metrics = run_in_process(parts, out_dir=tmp_path, run_config=config, client_mods=[restart])
+    assert metrics["dual_restarts"] == ([{"round": 2, "node": 1}] if disk_too else [])
+    assert sorted(p.parent.name for p in (tmp_path / "state").glob("*/dual-run-1.npz")) == ["department-0", "department-1", "department-2"]
+    if not disk_too:  # resumed from disk: the same model as a run without the restart
+        plain = run_in_process(parts, out_dir=tmp_path / "plain", run_config=config)
+        assert np.array_equal(IntentModel.load(tmp_path).arrays[0], IntentModel.load(tmp_path / "plain").arrays[0])
+        assert plain["dual_restarts"] == []
 
 
 def test_a_department_commits_only_proposals_the_server_added():
