@@ -140,6 +140,11 @@ class TaskConfig:
             return None
         return DpSgdConfig(clip_norm=self.float("dp-clip-norm"), noise_multiplier=sigma, sampling_rate=self.float("dp-sampling-rate"))
 
+    def prior_correction(self) -> float:
+        """τ of the prior correction: 0 under record- or client-level DP, whose noise-dominated scores it only pushes to rare labels."""
+        noisy = self.dp() is not None or self.float("client-dp-noise-multiplier") > 0
+        return 0.0 if noisy else self.float("prior-correction")
+
     def new_model(self) -> IntentModel:
         """A zero-initialised model for this run's labels, loss and feature space (no IDF weights yet)."""
         labels = self.labels()
@@ -147,7 +152,7 @@ class TaskConfig:
             return IntentModel(
                 labels=labels,
                 loss=self.str("loss"),
-                prior_correction=self.float("prior-correction"),
+                prior_correction=self.prior_correction(),
                 request_types=self.request_types(),
                 hasher=FeatureHasher(n_buckets=self.int("n-buckets")),
                 departments={k: v for k, v in department_of().items() if k in labels},

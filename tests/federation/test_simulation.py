@@ -44,6 +44,8 @@ def test_the_saved_model_routes_as_the_last_round_was_measured(tmp_path, three_t
     assert model.label_counts == tuple(train_labels.count(label) for label in model.labels) and model.prior_correction == 1.0
     assert model.temperature != 1.0
     assert evaluate_centrally(model, eval_csv, TaskConfig.from_run_config(config)) == metrics["final_central"]
+    assert TaskConfig.from_run_config({**config, "dp-noise-multiplier": 1.0}).new_model().prior_correction == 0.0
+    assert TaskConfig.from_run_config({**config, "client-dp-noise-multiplier": 0.5}).new_model().prior_correction == 0.0
 
 
 def test_a_failing_department_below_quorum_skips_rounds_and_keeps_the_model(tmp_path, three_topics):
