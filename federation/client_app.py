@@ -129,7 +129,14 @@ def _train_dual(msg: Message, context: Context, *, config: TaskConfig, dept: Dep
     _restore_duals(context, saved)
     duals, resumed = _committed_duals(context, accepted, model, rows=int(local.x_train.shape[0]))  # type: ignore[attr-defined]
     duals, metrics = train_department_dual(
-        model=model, local=local, config=config, dept=dept, duals=duals, sigma=float(train_config["dual-sigma"]), seed=seed  # type: ignore[arg-type]
+        model=model,
+        local=local,
+        config=config,
+        dept=dept,
+        duals=duals,
+        sigma=float(train_config["dual-sigma"]),  # type: ignore[arg-type]
+        scale=float(train_config.get("dual-scale", 1.0)),  # type: ignore[arg-type]
+        seed=seed,
     )
     proposal = int(np.random.default_rng(seed).integers(1, 2**62))
     context.state["dual-pending"] = ArrayRecord(duals)

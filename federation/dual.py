@@ -42,18 +42,22 @@ def dual_ascent(
     *,
     c: float,
     sigma: float = 1.0,
+    scale: float = 1.0,
     epochs: int = 10,
     seed: int = 0,
 ) -> tuple[list[np.ndarray], TrainReport]:
     """`epochs` passes of coordinate ascent over the rows; moves the model by this department's change.
+
+    `scale` = 1/(1+κ) solves the prox problem of a Catalyst stage, ½‖w‖² + κ/2‖w − z‖² + C Σ ℓ, whose
+    model is κz/(1+κ) + scale · Σ α·y·x: the change is scaled, the curvature grows by 1/scale.
 
     `targets` holds each head's encoded labels (-1 = unlabelled for that head, skipped; None = no
     labels for the head) and `duals` the variables the model already contains (`empty_duals` for a
     model that is all zeros). Returns the new dual variables and a report whose loss is the mean
     per-row loss at the department's view after the passes, summed over the heads.
     """
-    if c <= 0 or sigma < 1:
-        raise ValueError("dual ascent needs c > 0 and sigma >= 1")
+    if c <= 0 or sigma < 1 or not 0 < scale <= 1:
+        raise ValueError("dual ascent needs c > 0, sigma >= 1 and 0 < scale <= 1")
     rng = np.random.default_rng(seed)
     features = sp.csr_matrix(features, dtype=np.float64)
     sq_norms = np.asarray(features.multiply(features).sum(axis=1)).ravel() + 1.0
@@ -69,7 +73,7 @@ def dual_ascent(
         rows = np.nonzero(np.asarray(y) >= 0)[0]
         signs = -np.ones((len(y), w.shape[1]))
         signs[rows, np.asarray(y)[rows]] = 1.0
-        dw, db = _passes(features, signs, alpha, w, b, sq_norms, rows, c=c, sigma=sigma, epochs=epochs, rng=rng)
+        dw, db = _passes(features, signs, alpha, w, b, sq_norms, rows, c=c, sigma=sigma, scale=scale, epochs=epochs, rng=rng)
         margins = signs[rows] * (np.asarray(features[rows] @ (w + sigma * dw)) + b + sigma * db)
         slack = np.maximum(0.0, 1.0 - margins)
         losses.append(np.where(margins < -1.0, -SLOPE * margins, slack * slack).sum() / max(1, len(rows)))
@@ -92,6 +96,7 @@ def _passes(
     *,
     c: float,
     sigma: float,
+    scale: float,
     epochs: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -107,11 +112,11 @@ def _passes(
             val = data[indptr[i] : indptr[i + 1]]
             score = val @ (w[idx] + sigma * dw[idx]) + b + sigma * db
             gradient = signs[i] * score - 1.0 + diag * alpha[i]
-            step = np.clip(alpha[i] - gradient / (sigma * sq_norms[i] + diag), 0.0, cap) - alpha[i]
+            step = np.clip(alpha[i] - gradient / (sigma * scale * sq_norms[i] + diag), 0.0, cap) - alpha[i]
             if not step.any():
                 continue
             alpha[i] += step
-            change = step * signs[i]
+            change = scale * step * signs[i]
             dw[idx] += np.outer(val, change)
             db += change
     return dw, db

@@ -199,6 +199,8 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         trim_beta=config.float("trim-beta"),
         prox_mu=config.float("prox-mu"),
         column_weights="positives" if config.str("loss") == "softmax" else "holders",
+        catalyst_kappa=config.float("catalyst-kappa"),
+        catalyst_rounds=config.int("catalyst-rounds"),
     )
     strategy: Strategy = inner
     client_dp = config.float("client-dp-noise-multiplier")

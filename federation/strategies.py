@@ -331,19 +331,54 @@ class DualAscent(QuorumMixin, FedAvg):
     proposed with them, so a reply that arrived late or in a skipped round leaves no trace. A
     department whose change was added before and that replies without its variables (its SuperNode
     restarted) is logged in `dual_restarts`: its earlier change stays in the model.
+
+    With `kappa` > 0 the rounds are Catalyst stages of `stage_rounds` (Lin, Mairal and Harchaoui,
+    "A Universal Catalyst for First-Order Optimization", NeurIPS 2015): each stage solves the
+    better-conditioned ½‖w‖² + κ/2‖w − z‖² + C Σ ℓ, whose model is the anchor κz/(1+κ) plus
+    Σ α·y·x/(1+κ) (departments get `dual-scale` = 1/(1+κ) and keep their variables across stages),
+    and between stages the server moves z to an extrapolation of the last two stage ends.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, kappa: float = 0.0, stage_rounds: int = 2, **kwargs: Any) -> None:
+        if kappa < 0 or stage_rounds < 1:
+            raise ValueError(f"catalyst needs kappa >= 0 and stage rounds >= 1, got {kappa} and {stage_rounds}")
         super().__init__(**kwargs)
         self.accepted: list[int] = []
         self.added_nodes: set[int] = set()
         self.dual_restarts: list[dict[str, object]] = []
+        self.kappa = kappa
+        self.stage_rounds = stage_rounds
+        self.catalyst_alpha = math.sqrt(1.0 / (1.0 + kappa))
+        self.anchor: list[np.ndarray] | None = None
+        self.model_anchor: list[np.ndarray] | None = None
+        self.stage_end: list[np.ndarray] | None = None
+
+    def _stage_model(self, server_round: int, model: list[np.ndarray]) -> list[np.ndarray]:
+        """The model to send: Flower's model on the current anchor, which moves at a stage boundary."""
+        if self.anchor is None or self.model_anchor is None or self.stage_end is None:
+            self.anchor = self.model_anchor = [np.zeros(a.shape) for a in model]
+            self.stage_end = [a.astype(np.float64) for a in model]
+        current = [m + a - old for m, a, old in zip(model, self.anchor, self.model_anchor, strict=True)]
+        if server_round > 1 and (server_round - 1) % self.stage_rounds == 0:
+            q, a = 1.0 / (1.0 + self.kappa), self.catalyst_alpha
+            a_next = 0.5 * (q - a * a + math.sqrt((q - a * a) ** 2 + 4 * a * a))
+            beta = a * (1 - a) / (a * a + a_next)
+            self.catalyst_alpha = a_next
+            anchor = [self.kappa * q * (w + beta * (w - end)) for w, end in zip(current, self.stage_end, strict=True)]
+            self.stage_end = current
+            current = [w + new - old for w, new, old in zip(current, anchor, self.anchor, strict=True)]
+            self.anchor = anchor
+        return current
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
-        """The base strategy's train messages, each with σ and the proposals accepted so far."""
+        """The base strategy's train messages, each with σ, the Catalyst scale and the proposals accepted so far."""
+        if self.kappa > 0:
+            moved = self._stage_model(server_round, arrays.to_numpy_ndarrays())
+            arrays = ArrayRecord({k: Array(np.asarray(v, dtype=np.float32)) for k, v in zip(arrays.keys(), moved, strict=True)})
         messages = list(super().configure_train(server_round, arrays, config, grid))
         for msg in messages:
             msg.content["config"]["dual-sigma"] = len(messages)
+            msg.content["config"]["dual-scale"] = 1.0 / (1.0 + self.kappa)
             msg.content["config"]["dual-accepted"] = np.asarray(self.accepted, dtype=np.int64).tobytes()
         return messages
 
@@ -364,6 +399,7 @@ class DualAscent(QuorumMixin, FedAvg):
             self.added_nodes.add(node)
             self.accepted.append(int(metrics["dual-proposal"]))  # type: ignore[arg-type]
         arrays = ArrayRecord({k: Array(np.asarray(v, dtype=np.float32)) for k, v in zip(keys, summed, strict=True)})
+        self.model_anchor = self.anchor
         metrics = self.train_metrics_aggr_fn([m.content for m in valid], self.weighted_by_key)
         for key in ("dual-proposal", "dual-resumed"):  # per-department bookkeeping, meaningless averaged
             metrics.pop(key, None)
@@ -413,6 +449,8 @@ def build_strategy(
     prox_mu: float = 0.01,
     expected_malicious: int = 1,
     column_weights: str = "holders",
+    catalyst_kappa: float = 0.0,
+    catalyst_rounds: int = 2,
 ) -> Strategy:
     """A strategy by name (see STRATEGY_NAMES); every one samples all connected departments each round.
 
@@ -429,7 +467,7 @@ def build_strategy(
         "quorum_wait_s": quorum_wait_s,
     }
     if name == "cocoa":
-        return DualAscent(**common)
+        return DualAscent(kappa=catalyst_kappa, stage_rounds=catalyst_rounds, **common)
     if name == "fedavg":
         return QuorumFedAvg(**common)
     if name == "classwise":

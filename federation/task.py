@@ -31,6 +31,8 @@ DEFAULT_RUN_CONFIG: dict[str, object] = {
     "num-server-rounds": 10,
     "strategy": "cocoa",
     "svm-c": 10.0,
+    "catalyst-kappa": 10.0,
+    "catalyst-rounds": 2,
     "local-epochs": 10,
     "learning-rate": 2.0,
     "optimizer": "sgd",
@@ -350,7 +352,7 @@ def train_department(
 
 
 def train_department_dual(
-    *, model: IntentModel, local: LocalData, config: TaskConfig, dept: Department, duals: list[np.ndarray], sigma: float, seed: int
+    *, model: IntentModel, local: LocalData, config: TaskConfig, dept: Department, duals: list[np.ndarray], sigma: float, scale: float, seed: int
 ) -> tuple[list[np.ndarray], dict[str, object]]:
     """One round of CoCoA+ (`federation.dual`): dual coordinate ascent on the department's rows from its
     committed dual variables; moves `model` by the department's change and returns the new variables and
@@ -363,6 +365,7 @@ def train_department_dual(
         duals,
         c=config.float("svm-c"),
         sigma=sigma,
+        scale=scale,
         epochs=config.int("local-epochs"),
         seed=seed,
     )

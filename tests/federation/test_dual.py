@@ -13,6 +13,7 @@ from federation.data import LabelledTexts
 from federation.dual import SLOPE, dual_ascent, empty_duals
 from federation.model import FeatureHasher, IntentModel
 from federation.simulation import run_in_process
+from federation.strategies import DualAscent
 from federation.task import TaskConfig, TaskConfigError, check_dual_config
 
 C = 10.0
@@ -50,6 +51,28 @@ def test_dual_ascent_closes_the_duality_gap_and_keeps_w_equal_to_the_duals(three
     signs[np.arange(len(y)), y] = 1.0
     np.testing.assert_allclose(model.arrays[0], np.asarray(x.T @ (duals[0] * signs)), atol=1e-4)
     assert report.num_examples == len(y) and report.mean_loss >= 0
+
+
+def test_a_catalyst_stage_scales_the_change_and_keeps_the_anchor_when_flower_skips_a_round(three_topics):
+    model = _model()
+    x, y = _data(three_topics, model)
+    duals, _ = dual_ascent(model, x, [y], empty_duals(model, len(y)), c=C, scale=1 / 11, epochs=5)
+    signs = -np.ones_like(duals[0])
+    signs[np.arange(len(y)), y] = 1.0
+    np.testing.assert_allclose(model.arrays[0], np.asarray(x.T @ (duals[0] * signs)) / 11, atol=1e-5)
+
+    strategy = DualAscent(kappa=10.0, stage_rounds=2, min_available_nodes=1, min_train_nodes=1)
+    w0 = [np.zeros(3), np.zeros(2)]
+    assert [a.tolist() for a in strategy._stage_model(1, w0)] == [[0, 0, 0], [0, 0]]
+    w1 = [np.ones(3), np.full(2, 2.0)]
+    assert np.array_equal(strategy._stage_model(2, w1)[0], w1[0])  # inside a stage: as Flower holds it
+    moved = strategy._stage_model(3, w1)  # a stage ends: the anchor moves, the departments' part stays
+    assert not np.allclose(moved[0], w1[0])
+    np.testing.assert_allclose(moved[0] - strategy.anchor[0], w1[0])
+    again = strategy._stage_model(4, w1)  # round 3 was skipped: Flower still holds the old-anchor model
+    np.testing.assert_allclose(again[0], moved[0])
+    strategy.model_anchor = strategy.anchor  # round 4 aggregated: Flower's model is on the new anchor
+    np.testing.assert_allclose(strategy._stage_model(4, moved)[0], moved[0])
 
 
 def _federated(model: IntentModel, x, y, parts: list[np.ndarray], rounds: int) -> list[float]:
