@@ -49,7 +49,7 @@ def dual_ascent(
     """`epochs` passes of coordinate ascent over the rows; moves the model by this department's change.
 
     `scale` = 1/(1+κ) solves the prox problem of a Catalyst stage, ½‖w‖² + κ/2‖w − z‖² + C Σ ℓ, whose
-    model is κz/(1+κ) + scale · Σ α·y·x: the change is scaled, the curvature grows by 1/scale.
+    model is κz/(1+κ) + scale · Σ α·y·x: the change and the curvature of the model term are scaled.
 
     `targets` holds each head's encoded labels (-1 = unlabelled for that head, skipped; None = no
     labels for the head) and `duals` the variables the model already contains (`empty_duals` for a
