@@ -6,7 +6,7 @@ A stratified 20 % test split is held out; the rest is spread over departments (`
 `dirichlet:0.5`). Federated runs use the real ServerApp/ClientApp code through the in-process grid
 (`--engine flower` uses Flower's simulation engine instead). Ends with one JSON line.
 
-    .venv/bin/python benchmarks/bench_federation_accuracy.py [--engine flower] [--rounds 10] [--splits 5] [--methods cocoa,classwise]
+    .venv/bin/python benchmarks/bench_federation_accuracy.py [--engine flower] [--rounds 10] [--splits 5] [--methods cocoa,classwise] [--prior-correction 0]
 """
 
 from __future__ import annotations
