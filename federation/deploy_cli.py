@@ -256,7 +256,9 @@ def run_command(
         overrides["num-server-rounds"] = rounds
     if app_dir is None:
         try:
-            check_dual_config(TaskConfig.from_run_config(overrides))
+            run_config = TaskConfig.from_run_config(overrides)
+            check_dual_config(run_config)
+            run_config.new_model()
         except TaskConfigError as exc:
             _fail("run_config_invalid", str(exc))
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")

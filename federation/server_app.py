@@ -134,8 +134,9 @@ class Calibration(StrategyWrapper):
         return metrics
 
     def apply(self, model: IntentModel) -> None:
-        """Give `model` the temperature and label counts the last evaluation scored with."""
-        model.temperature = float(self.evaluated_with.get("temperature", 1.0))  # type: ignore[arg-type]
+        """Give `model` the temperature and label counts the last evaluation scored with (a one-round run,
+        scored uncorrected, keeps the temperature its evaluation calibrated: the same routes)."""
+        model.temperature = float(self.evaluated_with.get("temperature", self.calibrated or 1.0))  # type: ignore[arg-type]
         model.label_counts = tuple(self.evaluated_with.get("label-counts", ()))  # type: ignore[arg-type]
 
 

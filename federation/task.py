@@ -182,6 +182,8 @@ def check_dual_config(config: TaskConfig) -> None:
         conflicts.append("server momentum")
     if config.float("svm-c") <= 0:
         conflicts.append("svm-c <= 0")
+    if config.float("catalyst-kappa") < 0 or config.int("catalyst-rounds") < 1:
+        conflicts.append("catalyst-kappa < 0 or catalyst-rounds < 1")
     if conflicts:
         raise TaskConfigError(f"strategy {DUAL_STRATEGY!r} cannot be combined with {'; '.join(conflicts)}: choose an SGD strategy such as classwise")
 

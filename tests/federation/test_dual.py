@@ -200,6 +200,8 @@ def test_a_department_commits_only_proposals_the_server_added():
         ({"client-dp-noise-multiplier": 0.5}, "client-level DP"),
         ({"server-momentum": 0.5}, "server momentum"),
         ({"loss": "softmax"}, "loss 'softmax'"),
+        ({"catalyst-kappa": -1.0}, "catalyst-kappa < 0"),
+        ({"catalyst-rounds": 0}, "catalyst-rounds < 1"),
     ],
 )
 def test_cocoa_refuses_what_breaks_it_with_a_clear_error(extra, named):

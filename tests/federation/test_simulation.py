@@ -28,6 +28,8 @@ def test_three_departments_train_a_calibrated_model(tmp_path, three_topics):
     assert [p.label for p in model.predict(["公积金贷款怎么办", "工地噪音"])] == ["fund", "noise"]
     rounds = [json.loads(line) for line in (tmp_path / "rounds.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["server_round"] for r in rounds] == [1, 2, 3]
+    one = run_in_process(_parts(three_topics, 3), out_dir=tmp_path / "one", run_config={**CONFIG, "num-server-rounds": 1})
+    assert one["temperature"] != 1.0 and IntentModel.load(tmp_path / "one").temperature == one["temperature"]
 
 
 def test_the_saved_model_routes_as_the_last_round_was_measured(tmp_path, three_topics):

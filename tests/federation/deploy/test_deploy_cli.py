@@ -97,6 +97,7 @@ def test_run_without_superlink_is_one_clear_error(tmp_path: Path) -> None:
     _fails(["run", "-c", "novalue", "--pki", str(tmp_path / "pki")], "run_config_invalid")
     _fails(["run", "-c", "no-such-key=1", "--pki", str(tmp_path / "pki")], "run_config_invalid")
     _fails(["run", "-c", "dp-noise-multiplier=1.0", "--pki", str(tmp_path / "pki")], "run_config_invalid")  # needs an SGD strategy
+    _fails(["run", "-c", "prior-correction=5", "--pki", str(tmp_path / "pki")], "run_config_invalid")
     _fails(["join", "-d", "market", "--data", str(tmp_path / "missing.csv"), "--superlink", "127.0.0.1:1"], "data_missing")
 
 
