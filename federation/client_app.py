@@ -23,6 +23,7 @@ from federation.model import IntentModel
 from federation.task import (
     DUAL_STRATEGY,
     IDF_CONFIG_KEY,
+    SPREAD_CONFIG_KEY,
     Department,
     LocalData,
     TaskConfig,
@@ -137,6 +138,7 @@ def _train_dual(msg: Message, context: Context, *, config: TaskConfig, dept: Dep
         sigma=float(train_config["dual-sigma"]),  # type: ignore[arg-type]
         scale=float(train_config.get("dual-scale", 1.0)),  # type: ignore[arg-type]
         seed=seed,
+        spread=(train_config.get(SPREAD_CONFIG_KEY), int(train_config.get("dual-sigma-unknown", 0))),  # type: ignore[arg-type]
     )
     proposal = int(np.random.default_rng(seed).integers(1, 2**62))
     context.state["dual-pending"] = ArrayRecord(duals)

@@ -55,7 +55,7 @@ SECAGG_STRATEGIES = ("fedavg",)
 _NLL_PREFIX = "nll-t"
 _LOCAL_CACHE: dict[tuple[object, ...], LocalData] = {}
 _LOCAL_CACHE_SIZE = 64
-# The IDF exchange (`server_app.collect_idf`) shows the server each department's document
+# The IDF exchange (`server_app.collect_statistics`) shows the server each department's document
 # frequencies; it is a plain sum and could be secure-aggregated too, but is not yet.
 _NO_IDF = {"idf": False, "idf_reason": "secure aggregation: departments' document frequencies are not collected"}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from logging import WARNING
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from flwr.supercore import log
 
 from federation.model import IntentModel, idf_weights, pick_temperature
 from federation.strategies import QuorumNotReached, build_strategy, metric_list, wait_for_nodes
-from federation.task import IDF_CONFIG_KEY, RoundEvent, TaskConfig, append_round, check_dual_config, evaluate_centrally, load_round_hook, write_metrics
+from federation.task import DUAL_STRATEGY, IDF_CONFIG_KEY, SPREAD_CONFIG_KEY, RoundEvent, TaskConfig, append_round, check_dual_config, evaluate_centrally, load_round_hook, spread_bytes, write_metrics
 
 
 def _plain(record: MetricRecord | None) -> dict[str, object]:
@@ -140,30 +141,44 @@ class Calibration(StrategyWrapper):
         model.label_counts = tuple(self.evaluated_with.get("label-counts", ()))  # type: ignore[arg-type]
 
 
-def collect_idf(grid: Grid, config: TaskConfig) -> tuple[np.ndarray | None, dict[str, object]]:
-    """The statistics exchange before round 1: sum departments' document frequencies into IDF weights.
+@dataclass(frozen=True)
+class FeatureStatistics:
+    """What the statistics exchange before round 1 gave: the IDF weights, how many departments hold each
+    hashed bucket (`spread`, the per-feature σ bound of CoCoA+), the nodes that answered, and facts for
+    the model's metadata. `idf` and `spread` are None when the run trains without them."""
 
-    Returns (None, reason) and the run trains without IDF when record-level DP is on (exact counts
-    would be an unaccounted release), when it is switched off, or when fewer than `min-nodes`
+    idf: np.ndarray | None
+    spread: np.ndarray | None
+    nodes: frozenset[int]
+    facts: dict[str, object]
+
+
+def collect_statistics(grid: Grid, config: TaskConfig) -> FeatureStatistics:
+    """The statistics exchange before round 1: sum departments' document frequencies into IDF weights
+    and count the departments that hold each bucket.
+
+    The run trains without them (the reason in `facts`) when record-level DP is on (exact counts would
+    be an unaccounted release), when IDF weighting is switched off, or when fewer than `min-nodes`
     departments answer in time.
     """
     if not config.bool("idf-weighting"):
-        return None, {"idf": False, "idf_reason": "idf-weighting is off"}
+        return FeatureStatistics(None, None, frozenset(), {"idf": False, "idf_reason": "idf-weighting is off"})
     if config.dp() is not None:
-        return None, {"idf": False, "idf_reason": "record-level DP is on; exact document frequencies would not be private"}
+        return FeatureStatistics(None, None, frozenset(), {"idf": False, "idf_reason": "record-level DP is on; exact document frequencies would not be private"})
     min_nodes = config.int("min-nodes")
     try:
         nodes = wait_for_nodes(grid, min_nodes, config.float("quorum-wait-s"))
     except QuorumNotReached as exc:
-        return None, {"idf": False, "idf_reason": str(exc)}
+        return FeatureStatistics(None, None, frozenset(), {"idf": False, "idf_reason": str(exc)})
     messages = [
         Message(content=RecordDict({"config": ConfigRecord({"statistics": "document-frequency"})}), dst_node_id=node, message_type=MessageType.QUERY)
         for node in nodes
     ]
     replies = [m for m in grid.send_and_receive(messages, timeout=config.float("round-timeout-s")) if not m.has_error()]
     doc_freq = np.zeros(config.int("n-buckets"), dtype=np.float64)
+    spread = np.zeros(config.int("n-buckets"), dtype=np.int64)
     num_docs = 0.0
-    answered = 0
+    answered: set[int] = set()
     for reply in replies:
         stats = reply.content.array_records.get("statistics")
         metrics = reply.content.metric_records.get("metrics")
@@ -175,12 +190,14 @@ def collect_idf(grid: Grid, config: TaskConfig) -> tuple[np.ndarray | None, dict
         if counts.shape != doc_freq.shape or not np.isfinite(counts).all() or (counts < 0).any() or not 0 <= docs < float("inf"):
             continue
         doc_freq += counts
+        spread += counts > 0
         num_docs += docs
-        answered += 1
-    if answered < min_nodes:
-        log(WARNING, "statistics: %s of %s required departments answered; training without IDF weights", answered, min_nodes)
-        return None, {"idf": False, "idf_reason": f"only {answered} of {min_nodes} departments sent document frequencies"}
-    return idf_weights(doc_freq, num_docs), {"idf": True, "idf_departments": answered, "idf_documents": int(num_docs)}
+        answered.add(reply.metadata.src_node_id)
+    if len(answered) < min_nodes:
+        log(WARNING, "statistics: %s of %s required departments answered; training without IDF weights", len(answered), min_nodes)
+        return FeatureStatistics(None, None, frozenset(), {"idf": False, "idf_reason": f"only {len(answered)} of {min_nodes} departments sent document frequencies"})
+    facts = {"idf": True, "idf_departments": len(answered), "idf_documents": int(num_docs)}
+    return FeatureStatistics(idf_weights(doc_freq, num_docs), spread, frozenset(answered), facts)
 
 
 def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, object]:
@@ -190,8 +207,10 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
     out_dir = Path(config.str("model-out-dir") or "federation-model")
     hook = load_round_hook(config.str("round-hook"))
     model = config.new_model()
-    model.idf, idf_facts = collect_idf(grid, config)
+    statistics = collect_statistics(grid, config)
+    model.idf, idf_facts = statistics.idf, statistics.facts
     stage_config = {IDF_CONFIG_KEY: model.idf.tobytes()} if model.idf is not None else {}
+    spread_config = {SPREAD_CONFIG_KEY: spread_bytes(statistics.spread)} if statistics.spread is not None and config.str("strategy") == DUAL_STRATEGY else {}
     min_nodes = config.int("min-nodes")
     inner = build_strategy(
         config.str("strategy"),
@@ -202,6 +221,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         column_weights="positives" if config.str("loss") == "softmax" else "holders",
         catalyst_kappa=config.float("catalyst-kappa"),
         catalyst_rounds=config.int("catalyst-rounds"),
+        spread_nodes=statistics.nodes if spread_config else None,
     )
     strategy: Strategy = inner
     client_dp = config.float("client-dp-noise-multiplier")
@@ -238,7 +258,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         initial_arrays=ArrayRecord(model.get_arrays()),
         num_rounds=config.int("num-server-rounds"),
         timeout=config.float("round-timeout-s"),
-        train_config=ConfigRecord({"local-epochs": config.int("local-epochs"), **stage_config}),
+        train_config=ConfigRecord({"local-epochs": config.int("local-epochs"), **stage_config, **spread_config}),
         evaluate_config=ConfigRecord(dict(stage_config)),
         evaluate_fn=after_round,
     )
@@ -258,7 +278,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         "dropped_updates": list(getattr(inner, "dropped_updates", [])),
         "dual_restarts": list(getattr(inner, "dual_restarts", [])),
         "model_bytes": model.size_bytes,
-        "bytes_per_department_per_round": 2 * model.size_bytes + (2 * model.idf.nbytes if model.idf is not None else 0),
+        "bytes_per_department_per_round": 2 * model.size_bytes + (2 * model.idf.nbytes if model.idf is not None else 0) + len(spread_config.get(SPREAD_CONFIG_KEY, b"")),
         "statistics_bytes_per_department": int(model.idf.nbytes) if model.idf is not None else 0,
         **idf_facts,
         "temperature": model.temperature,

@@ -337,9 +337,13 @@ class DualAscent(QuorumMixin, FedAvg):
     better-conditioned ½‖w‖² + κ/2‖w − z‖² + C Σ ℓ, whose model is the anchor κz/(1+κ) plus
     Σ α·y·x/(1+κ) (departments get `dual-scale` = 1/(1+κ) and keep their variables across stages),
     and between stages the server moves z to an extrapolation of the last two stage ends.
+
+    With `spread_nodes` (the departments counted in the run's per-bucket spread, which departments use
+    as a per-feature σ), each message also says how many of the round's departments were not counted
+    (`dual-sigma-unknown`): they may hold any feature, so departments add that many to every bucket's count.
     """
 
-    def __init__(self, *, kappa: float = 0.0, stage_rounds: int = 2, **kwargs: Any) -> None:
+    def __init__(self, *, kappa: float = 0.0, stage_rounds: int = 2, spread_nodes: frozenset[int] | None = None, **kwargs: Any) -> None:
         if kappa < 0 or stage_rounds < 1:
             raise ValueError(f"catalyst needs kappa >= 0 and stage rounds >= 1, got {kappa} and {stage_rounds}")
         super().__init__(**kwargs)
@@ -348,6 +352,7 @@ class DualAscent(QuorumMixin, FedAvg):
         self.dual_restarts: list[dict[str, object]] = []
         self.kappa = kappa
         self.stage_rounds = stage_rounds
+        self.spread_nodes = spread_nodes
         self.catalyst_alpha = math.sqrt(1.0 / (1.0 + kappa))
         self.anchor: list[np.ndarray] | None = None
         self.model_anchor: list[np.ndarray] | None = None
@@ -376,8 +381,10 @@ class DualAscent(QuorumMixin, FedAvg):
             moved = self._stage_model(server_round, arrays.to_numpy_ndarrays())
             arrays = ArrayRecord({k: Array(np.asarray(v, dtype=np.float32)) for k, v in zip(arrays.keys(), moved, strict=True)})
         messages = list(super().configure_train(server_round, arrays, config, grid))
+        unknown = sum(m.metadata.dst_node_id not in self.spread_nodes for m in messages) if self.spread_nodes is not None else len(messages)
         for msg in messages:
             msg.content["config"]["dual-sigma"] = len(messages)
+            msg.content["config"]["dual-sigma-unknown"] = unknown
             msg.content["config"]["dual-scale"] = 1.0 / (1.0 + self.kappa)
             msg.content["config"]["dual-accepted"] = np.asarray(self.accepted, dtype=np.int64).tobytes()
         return messages
@@ -451,12 +458,14 @@ def build_strategy(
     column_weights: str = "holders",
     catalyst_kappa: float = 0.0,
     catalyst_rounds: int = 2,
+    spread_nodes: frozenset[int] | None = None,
 ) -> Strategy:
     """A strategy by name (see STRATEGY_NAMES); every one samples all connected departments each round.
 
     `min_nodes` is the quorum: departments that must be connected to start a round and replies that
     must arrive within the round timeout for the round to count. `column_weights` applies to the
-    class-wise strategies (`holders` for one-vs-rest models, `positives` for softmax).
+    class-wise strategies (`holders` for one-vs-rest models, `positives` for softmax); `spread_nodes`
+    to `cocoa` (see DualAscent).
     """
     common: dict[str, Any] = {
         "fraction_train": 1.0,
@@ -467,7 +476,7 @@ def build_strategy(
         "quorum_wait_s": quorum_wait_s,
     }
     if name == "cocoa":
-        return DualAscent(kappa=catalyst_kappa, stage_rounds=catalyst_rounds, **common)
+        return DualAscent(kappa=catalyst_kappa, stage_rounds=catalyst_rounds, spread_nodes=spread_nodes, **common)
     if name == "fedavg":
         return QuorumFedAvg(**common)
     if name == "classwise":

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from federation.data import LABEL_COLUMN, REQUEST_TYPE_COLUMN, TEXT_COLUMN, DataFileError, LabelledTexts, read_labelled_csv, stratified_split
 from federation.dual import dual_ascent
@@ -26,6 +27,8 @@ ROUNDS_FILE = "rounds.jsonl"
 METRICS_FILE = "metrics.json"
 IDF_CONFIG_KEY = "feature-idf"
 """Train/evaluate config key carrying the run's IDF weights (float32 bytes, one per hashed bucket)."""
+SPREAD_CONFIG_KEY = "feature-spread"
+"""Train config key of CoCoA+ runs: how many departments hold each hashed bucket (uint8 bytes; 255 = 255 or more)."""
 
 DEFAULT_RUN_CONFIG: dict[str, object] = {
     "num-server-rounds": 10,
@@ -353,12 +356,45 @@ def train_department(
     return report, metrics
 
 
+def spread_bytes(spread: np.ndarray) -> bytes:
+    """How many departments hold each bucket, as sent under SPREAD_CONFIG_KEY."""
+    return np.minimum(spread, 255).astype(np.uint8).tobytes()
+
+
+def feature_sigma(raw: bytes | None, *, sigma: float, unknown: int, x_train: sp.csr_matrix) -> np.ndarray | None:
+    """A CoCoA+ round's per-feature σ: each bucket's number of departments (`raw`, from `spread_bytes`)
+    plus the round's `unknown` departments that were not counted, within [1, σ].
+
+    None (the scalar σ) without a spread, or when this department holds a bucket that no department was
+    counted for: its data changed after the statistics exchange, so the counts no longer bound the sum.
+    """
+    if raw is None:
+        return None
+    spread = np.frombuffer(bytes(raw), dtype=np.uint8)
+    if spread.shape != (x_train.shape[1],):
+        raise ValueError(f"the server's feature spread has {spread.size} entries, the model has {x_train.shape[1]} buckets")
+    if unknown == 0 and (spread[np.unique(x_train.indices)] == 0).any():
+        return None
+    counts = np.where(spread == 255, sigma, spread.astype(np.float64) + unknown)
+    return np.clip(counts, 1.0, sigma)
+
+
 def train_department_dual(
-    *, model: IntentModel, local: LocalData, config: TaskConfig, dept: Department, duals: list[np.ndarray], sigma: float, scale: float, seed: int
+    *,
+    model: IntentModel,
+    local: LocalData,
+    config: TaskConfig,
+    dept: Department,
+    duals: list[np.ndarray],
+    sigma: float,
+    scale: float,
+    seed: int,
+    spread: tuple[bytes | None, int] = (None, 0),
 ) -> tuple[list[np.ndarray], dict[str, object]]:
     """One round of CoCoA+ (`federation.dual`): dual coordinate ascent on the department's rows from its
     committed dual variables; moves `model` by the department's change and returns the new variables and
-    the metrics to send. The ledger records the round as trained without DP (ε = ∞)."""
+    the metrics to send. `spread` is the server's per-bucket department counts and the round's uncounted
+    departments (`feature_sigma`). The ledger records the round as trained without DP (ε = ∞)."""
     _ledger_for_training(model, local, config, dept).record(None)
     duals, report = dual_ascent(
         model,
@@ -367,6 +403,7 @@ def train_department_dual(
         duals,
         c=config.float("svm-c"),
         sigma=sigma,
+        feature_sigma=feature_sigma(spread[0], sigma=sigma, unknown=spread[1], x_train=local.x_train),  # type: ignore[arg-type]
         scale=scale,
         epochs=config.int("local-epochs"),
         seed=seed,

@@ -6,15 +6,16 @@ import json
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from flwr.app import Context, RecordDict
 
 from federation.client_app import _committed_duals
 from federation.data import LabelledTexts
-from federation.dual import SLOPE, dual_ascent, empty_duals
+from federation.dual import BIAS_FEATURE, SLOPE, dual_ascent, empty_duals
 from federation.model import FeatureHasher, IntentModel
 from federation.simulation import run_in_process
 from federation.strategies import DualAscent
-from federation.task import TaskConfig, TaskConfigError, check_dual_config
+from federation.task import SPREAD_CONFIG_KEY, TaskConfig, TaskConfigError, check_dual_config, feature_sigma, spread_bytes
 
 C = 10.0
 LABELS = ("fund", "noise", "wages")
@@ -29,14 +30,15 @@ def _data(three_topics: LabelledTexts, model: IntentModel):
 
 
 def _primal_and_dual(model: IntentModel, x, y, alpha: np.ndarray) -> tuple[float, float]:
-    """½‖(W, b)‖² + C Σ ℓ and its dual Σ (α − α²/4C) − ½‖(W, b)‖², for a model whose parameters come from α."""
+    """½‖(W, b/β)‖² + C Σ ℓ and its dual Σ (α − α²/4C) − ½‖(W, b/β)‖², for a model whose parameters come from α
+    (the bias is the weight of a constant feature β)."""
     w, b = model.arrays[0].astype(np.float64), model.arrays[1].astype(np.float64)
     signs = -np.ones((len(y), len(LABELS)))
     signs[np.arange(len(y)), y] = 1.0
     margins = signs * (np.asarray(x @ w) + b)
     slack = np.maximum(0.0, 1.0 - margins)
     loss = np.where(margins < -1.0, -SLOPE * margins, slack * slack).sum()
-    half_norm = 0.5 * ((w * w).sum() + (b * b).sum())
+    half_norm = 0.5 * ((w * w).sum() + (b * b).sum() / BIAS_FEATURE**2)
     return half_norm + C * loss, (alpha - alpha * alpha / (4 * C)).sum() - half_norm
 
 
@@ -50,6 +52,7 @@ def test_dual_ascent_closes_the_duality_gap_and_keeps_w_equal_to_the_duals(three
     signs = -np.ones_like(duals[0])
     signs[np.arange(len(y)), y] = 1.0
     np.testing.assert_allclose(model.arrays[0], np.asarray(x.T @ (duals[0] * signs)), atol=1e-4)
+    np.testing.assert_allclose(model.arrays[1], BIAS_FEATURE**2 * (duals[0] * signs).sum(0), atol=1e-4)
     assert report.num_examples == len(y) and report.mean_loss >= 0
 
 
@@ -75,9 +78,12 @@ def test_a_catalyst_stage_scales_the_change_and_keeps_the_anchor_when_flower_ski
     np.testing.assert_allclose(strategy._stage_model(4, moved)[0], moved[0])
 
 
-def _federated(model: IntentModel, x, y, parts: list[np.ndarray], rounds: int) -> list[float]:
-    """Rounds of CoCoA+ by hand: each department ascends from the same model with σ = #departments; changes are added."""
+def _federated(model: IntentModel, x, y, parts: list[np.ndarray], rounds: int, *, per_feature: bool = False) -> list[float]:
+    """Rounds of CoCoA+ by hand: each department ascends from the same model with σ = #departments, or with
+    `per_feature` σ_j = the number of departments holding feature j; changes are added."""
     duals = [empty_duals(model, len(p)) for p in parts]
+    holders = sum((np.bincount(x[p].indices, minlength=x.shape[1]) > 0).astype(float) for p in parts)
+    feature_sigma = np.maximum(holders, 1.0) if per_feature else None
     dual_values = []
     for _ in range(rounds):
         start = [a.copy() for a in model.arrays]
@@ -85,7 +91,7 @@ def _federated(model: IntentModel, x, y, parts: list[np.ndarray], rounds: int) -
         for k, p in enumerate(parts):
             local = _model()
             local.set_arrays(start)
-            duals[k], _ = dual_ascent(local, x[p], [y[p]], duals[k], c=C, sigma=len(parts), epochs=3, seed=k)
+            duals[k], _ = dual_ascent(local, x[p], [y[p]], duals[k], c=C, sigma=len(parts), feature_sigma=feature_sigma, epochs=3, seed=k)
             changes.append([a - s for a, s in zip(local.arrays, start, strict=True)])
         model.set_arrays([s + sum(ch[j] for ch in changes) for j, s in enumerate(start)])
         alpha = np.zeros((len(y), len(LABELS)))
@@ -95,19 +101,33 @@ def _federated(model: IntentModel, x, y, parts: list[np.ndarray], rounds: int) -
     return dual_values
 
 
-def test_cocoa_ascends_monotonically_to_the_centralized_model_on_label_skewed_departments(three_topics):
+def _by_topic(y: np.ndarray) -> list[np.ndarray]:
+    """Department i holds topic i only, except every fifth message of it went elsewhere."""
+    owner = y.copy()
+    owner[::5] = (owner[::5] + 1) % 3
+    return [np.nonzero(owner == k)[0] for k in range(3)]
+
+
+@pytest.mark.parametrize("per_feature", [False, True])
+def test_cocoa_ascends_monotonically_to_the_centralized_model_on_label_skewed_departments(three_topics, per_feature):
     central = _model()
     x, y = _data(three_topics, central)
     dual_ascent(central, x, [y], empty_duals(central, len(y)), c=C, epochs=60)
-    # Department i holds topic i only, except every fifth message of it went elsewhere.
-    owner = y.copy()
-    owner[::5] = (owner[::5] + 1) % 3
-    parts = [np.nonzero(owner == k)[0] for k in range(3)]
     federated = _model()
-    values = _federated(federated, x, y, parts, rounds=25)
+    values = _federated(federated, x, y, _by_topic(y), rounds=25, per_feature=per_feature)
     assert all(b >= a - 1e-6 for a, b in zip(values, values[1:]))
     assert (federated.logits(x)[0].argmax(1) == central.logits(x)[0].argmax(1)).mean() == 1.0
     np.testing.assert_allclose(federated.arrays[1], central.arrays[1], atol=0.05)
+
+
+def test_a_per_feature_sigma_ascends_faster_than_one_sigma_for_all(three_topics):
+    model = _model()
+    x, y = _data(three_topics, model)
+    plain = _federated(_model(), x, y, _by_topic(y), rounds=3)
+    per_feature = _federated(_model(), x, y, _by_topic(y), rounds=3, per_feature=True)
+    assert all(f > p for f, p in zip(per_feature, plain))
+    with pytest.raises(ValueError, match="feature_sigma"):
+        dual_ascent(model, x, [y], empty_duals(model, len(y)), c=C, sigma=3, feature_sigma=np.full(x.shape[1], 4.0))
 
 
 def test_a_department_without_a_class_cannot_erase_it(three_topics):
@@ -122,9 +142,31 @@ def test_a_department_without_a_class_cannot_erase_it(three_topics):
     assert (predicted == LABELS.index("fund")).mean() == 1.0
 
 
+def test_the_per_feature_sigma_counts_the_departments_the_statistics_missed():
+    x = sp.csr_matrix(np.array([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]))
+    raw = spread_bytes(np.array([1, 3, 0, 300]))
+    np.testing.assert_array_equal(feature_sigma(raw, sigma=5, unknown=0, x_train=x), [1, 3, 1, 5])
+    np.testing.assert_array_equal(feature_sigma(raw, sigma=5, unknown=2, x_train=x), [3, 5, 2, 5])
+    assert feature_sigma(None, sigma=5, unknown=0, x_train=x) is None
+    # This department holds bucket 2, for which no department was counted: its data changed since.
+    assert feature_sigma(raw, sigma=5, unknown=0, x_train=sp.csr_matrix(np.array([[0, 0, 1.0, 0]]))) is None
+    with pytest.raises(ValueError, match="spread"):
+        feature_sigma(raw[:2], sigma=5, unknown=0, x_train=x)
+
+
 def test_the_app_trains_with_cocoa_by_default(tmp_path, three_topics):
     parts = [three_topics.subset(range(i, len(three_topics), 3)) for i in range(3)]
-    metrics = run_in_process(parts, out_dir=tmp_path, run_config={"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 3})
+    sent = []
+
+    def spy(msg, context, call_next):
+        if msg.metadata.message_type == "train":
+            config = msg.content["config"]
+            sent.append((len(bytes(config[SPREAD_CONFIG_KEY])), config["dual-sigma"], config["dual-sigma-unknown"]))
+        return call_next(msg, context)
+
+    config = {"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 3}
+    metrics = run_in_process(parts, out_dir=tmp_path, run_config=config, client_mods=[spy])
+    assert sent == [(4096, 3, 0)] * 9  # every department counted in the per-feature σ
     assert metrics["strategy"] == "cocoa" and metrics["failures"] == [] and metrics["skipped_rounds"] == []
     assert metrics["dual_restarts"] == []
     ledger = json.loads((tmp_path / "state" / "department-0" / "privacy_ledger.json").read_text(encoding="utf-8"))
@@ -145,6 +187,23 @@ def test_the_request_type_head_trains_beside_the_intents(synthetic_requests):
     assert not duals[1][rt < 0].any()
     labelled = rt >= 0
     assert (np.asarray(x[labelled] @ model.arrays[2] + model.arrays[3]).argmax(1) == rt[labelled]).mean() > 0.9
+
+
+def test_a_department_the_statistics_exchange_missed_counts_for_every_feature(tmp_path, three_topics):
+    parts = [three_topics.subset(range(i, len(three_topics), 4)) for i in range(4)]
+    unknown: dict[int, list[int]] = {}
+
+    def late(msg, context, call_next):  # node 4 misses the statistics query, then trains every round
+        if msg.metadata.message_type == "query" and context.node_id == 4:
+            raise RuntimeError("not connected yet")
+        if msg.metadata.message_type == "train":
+            unknown.setdefault(context.node_id, []).append(msg.content["config"]["dual-sigma-unknown"])
+        return call_next(msg, context)
+
+    config = {"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 2, "min-nodes": 3}
+    metrics = run_in_process(parts, out_dir=tmp_path, run_config=config, client_mods=[late])
+    assert metrics["idf_departments"] == 3 and unknown == {node: [1, 1] for node in (1, 2, 3, 4)}
+    assert metrics["final_departments"]["macro-f1"] > 0.9
 
 
 @pytest.mark.parametrize("disk_too", [False, True])

@@ -109,12 +109,15 @@ def test_statistics_answers_that_are_malformed_are_left_out(monkeypatch):
     from flwr.app import Array, ArrayRecord, MetricRecord, RecordDict
     from flwr.supercore.task_identity import TaskIdentity
 
-    from federation.server_app import collect_idf
+    from federation.server_app import collect_statistics
     from federation.task import TaskConfig
 
-    def answer(counts: np.ndarray, docs: int) -> object:
+    def answer(node: int, counts: np.ndarray, docs: int) -> object:
         class Reply:
             content = RecordDict({"statistics": ArrayRecord({"document-frequency": Array(counts)}), "metrics": MetricRecord({"num-documents": docs})})
+
+            class metadata:  # noqa: N801 - stands in for Flower's Metadata
+                src_node_id = node
 
             def has_error(self) -> bool:
                 return False
@@ -135,8 +138,10 @@ def test_statistics_answers_that_are_malformed_are_left_out(monkeypatch):
     for attr in ("_run_id", "_node_id", "_task_id"):
         monkeypatch.setattr(TaskIdentity, attr, 1)
     good = np.ones(64, np.float32)
+    some = np.where(np.arange(64) < 10, 3.0, 0.0).astype(np.float32)
     config = TaskConfig.from_run_config({"n-buckets": 64, "min-nodes": 2})
-    idf, facts = collect_idf(Grid([answer(good, 3), answer(good * 2, 5), answer(np.full(64, -1.0, np.float32), 4)]), config)  # type: ignore[arg-type]
-    assert facts == {"idf": True, "idf_departments": 2, "idf_documents": 8} and idf is not None and idf.shape == (64,)
-    idf, facts = collect_idf(Grid([answer(good, 3), answer(np.ones(32, np.float32), 5)]), config)  # type: ignore[arg-type]
-    assert idf is None and "only 1 of 2" in str(facts["idf_reason"])
+    stats = collect_statistics(Grid([answer(1, good, 3), answer(2, some, 5), answer(3, np.full(64, -1.0, np.float32), 4)]), config)  # type: ignore[arg-type]
+    assert stats.facts == {"idf": True, "idf_departments": 2, "idf_documents": 8} and stats.idf is not None and stats.idf.shape == (64,)
+    assert stats.nodes == {1, 2} and stats.spread is not None and stats.spread.tolist() == [2] * 10 + [1] * 54
+    stats = collect_statistics(Grid([answer(1, good, 3), answer(2, np.ones(32, np.float32), 5)]), config)  # type: ignore[arg-type]
+    assert stats.idf is None and stats.spread is None and "only 1 of 2" in str(stats.facts["idf_reason"])
