@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -26,6 +27,10 @@ PURGE_JOB_KIND = "purge_uploads"
 PURGE_ACTOR = "retention"
 PURGE_ACTION = "upload_files_purged"
 PURGE_BATCH = 200
+UPLOAD_GRACE_S = 3600.0
+"""Longest an upload's transaction may take from storing its files to its commit. A blob stored (or
+stored again by an upload of the same bytes) less than this before the purge looked for references
+to it is kept: the upload's submission may not have been visible to that look yet."""
 PURGED_NOTICE = "材料已按保存期限删除 / files deleted after the retention period"
 
 
@@ -40,6 +45,7 @@ class PurgeReport:
     bytes_freed: int
     blobs_failed: int
     dry_run: bool
+    blobs_kept: int = 0
 
     def line(self) -> str:
         """The report as one line for operators and the log."""
@@ -54,7 +60,8 @@ class PurgeReport:
         if self.dry_run:
             return f"dry run: {scope} would be purged ({self.blobs_deleted} files, {size}); nothing deleted"
         failed = f"; {self.blobs_failed} files could not be deleted (see the log)" if self.blobs_failed else ""
-        return f"purged {scope}: {self.blobs_deleted} files deleted, {size} freed{failed}"
+        kept = f"; {self.blobs_kept} file{'' if self.blobs_kept == 1 else 's'} kept: uploaded again meanwhile" if self.blobs_kept else ""
+        return f"purged {scope}: {self.blobs_deleted} files deleted, {size} freed{failed}{kept}"
 
 
 def expired_submissions(session: Session, *, cutoff: dt.datetime, limit: int | None = None) -> list[Submission]:
@@ -129,7 +136,8 @@ def purge_expired_uploads(
 
     Each batch is marked purged and audited in one transaction; its blobs are deleted only after that commit
     (a crash in between leaves files on disk, never a submission pointing at missing files), and only those
-    no unpurged submission still shares. Owns its transactions.
+    no unpurged submission still shares and no upload stored again within UPLOAD_GRACE_S of that check (its
+    submission may not have been committed yet). Owns its transactions.
     """
     if retention_days == 0:
         return PurgeReport(retention_days, None, (), 0, 0, 0, dry_run)
@@ -143,7 +151,7 @@ def purge_expired_uploads(
             references = tuple(s.reference for s in expired)
         return PurgeReport(retention_days, cutoff, references, len(blobs), sum(map(store.size, blobs)), 0, True)
     references: list[str] = []
-    deleted = freed = failed = 0
+    deleted = freed = failed = kept = 0
     while True:
         with session_scope(session_factory) as session:
             batch = expired_submissions(session, cutoff=cutoff, limit=PURGE_BATCH)
@@ -153,17 +161,24 @@ def purge_expired_uploads(
             ]
             blobs = set().union(*(blobs_of(s) for s in purged))
         references += [s.reference for s in purged]
+        used_before = time.time() - UPLOAD_GRACE_S
         with session_scope(session_factory) as session:
             blobs -= blobs_still_needed(session, blobs=blobs)
         for sha256 in sorted(blobs):
             try:
-                freed += store.delete(sha256)
-                deleted += 1
+                size = store.delete(sha256, used_before=used_before)
             except OSError:
                 failed += 1
                 logger.warning("could not delete purged upload blob %s", sha256, exc_info=True)
+                continue
+            if size is None:
+                kept += 1
+                logger.info("kept purged upload blob %s: stored again by a recent upload", sha256)
+            else:
+                freed += size
+                deleted += 1
         if len(batch) < PURGE_BATCH:
-            return PurgeReport(retention_days, cutoff, tuple(references), deleted, freed, failed, False)
+            return PurgeReport(retention_days, cutoff, tuple(references), deleted, freed, failed, False, kept)
 
 
 def schedule_upload_purge(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import tempfile
 from pathlib import Path
 from typing import BinaryIO
@@ -28,7 +29,7 @@ class BlobStore:
     def put_file(self, source: BinaryIO, sha256: str) -> Path:
         """Store the contents of ``source`` (already hashed by the caller) atomically; returns the path."""
         target = self.path(sha256)
-        if target.exists():
+        if self._reuse(target):
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         source.seek(0)
@@ -47,7 +48,7 @@ class BlobStore:
         """Store ``data``; returns its SHA-256."""
         sha256 = hashlib.sha256(data).hexdigest()
         target = self.path(sha256)
-        if not target.exists():
+        if not self._reuse(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
             with os.fdopen(handle, "wb") as temp:
@@ -59,15 +60,35 @@ class BlobStore:
         """The bytes of a stored blob."""
         return self.path(sha256).read_bytes()
 
-    def delete(self, sha256: str) -> int:
-        """Remove a stored blob; returns the bytes freed (0 when it was already gone)."""
-        target = self.path(sha256)
+    @staticmethod
+    def _reuse(target: Path) -> bool:
+        """Mark a blob that is already stored as used now (see ``delete``); False when it is not stored."""
         try:
-            size = target.stat().st_size
-            target.unlink()
+            os.utime(target)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def delete(self, sha256: str, *, used_before: float | None = None) -> int | None:
+        """Remove a stored blob; returns the bytes freed (0 when it was already gone).
+
+        With ``used_before`` (a POSIX time), a blob stored or stored again at or after that time is kept
+        and None is returned: an upload of the same bytes may be about to refer to it. The blob is moved
+        aside before its time is read, so an upload in between either marked it first (it is kept) or
+        finds it gone and stores it anew; a kept blob is moved back (same name, same bytes).
+        """
+        target = self.path(sha256)
+        aside = target.with_name(f".purging-{secrets.token_hex(8)}")
+        try:
+            os.rename(target, aside)
         except FileNotFoundError:
             return 0
-        return size
+        stat = aside.stat()
+        if used_before is not None and stat.st_mtime >= used_before:
+            os.replace(aside, target)
+            return None
+        aside.unlink()
+        return stat.st_size
 
     def size(self, sha256: str) -> int:
         """The size of a stored blob in bytes (0 when it is not stored)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from hotline.submissions import (
     purge_expired_uploads,
 )
 from hotline.submissions.retention import PURGE_ACTION, blobs_of
+from hotline.submissions.storage import BlobStore
 from tests.hotline.conftest import TEST_SECRET, _postgres_schema_url
 from tests.hotline.submissions.conftest import A_CODE, build_app, png_page
 
@@ -60,14 +62,18 @@ def _submit(client: TestClient, *seeds: int) -> str:
     return response.json()["reference"]
 
 
-def _close(factory: sessionmaker[Session], reference: str, *, status: str, days_ago: float) -> set[str]:
-    """Give a submission a status and an age; returns its stored blobs."""
+def _close(factory: sessionmaker[Session], reference: str, *, status: str, days_ago: float, store: BlobStore) -> set[str]:
+    """Give a submission a status and an age, its stored files too; returns its stored blobs."""
     with session_scope(factory) as session:
         submission = session.scalar(select(Submission).where(Submission.reference == reference))
         assert submission is not None and submission.report is not None
         submission.status = status
         submission.updated_at = utcnow() - dt.timedelta(days=days_ago)
-        return blobs_of(submission)
+        blobs = blobs_of(submission)
+    stored_at = time.time() - days_ago * 86400
+    for sha256 in blobs:
+        os.utime(store.path(sha256), (stored_at, stored_at))
+    return blobs
 
 
 def _seconds_from_now(moment: dt.datetime) -> float:
@@ -92,13 +98,13 @@ def test_only_closed_expired_submissions_lose_their_files_and_shared_files_stay(
     recent = _submit(citizen, 4)
     old_sharing = _submit(citizen, 4, 5)  # the same page 4 as `recent`: one blob for both
     _drain(settings, session_factory, reviewer)
-    blobs = {
-        old_approved: _close(session_factory, old_approved, status="approved", days_ago=40),
-        old_waiting: _close(session_factory, old_waiting, status="needs_review", days_ago=400),
-        recent: _close(session_factory, recent, status="approved", days_ago=5),
-        old_sharing: _close(session_factory, old_sharing, status="returned", days_ago=31),
-    }
     store = blob_store(settings)
+    blobs = {
+        old_approved: _close(session_factory, old_approved, status="approved", days_ago=40, store=store),
+        old_waiting: _close(session_factory, old_waiting, status="needs_review", days_ago=400, store=store),
+        recent: _close(session_factory, recent, status="approved", days_ago=5, store=store),
+        old_sharing: _close(session_factory, old_sharing, status="returned", days_ago=31, store=store),
+    }
     shared = blobs[recent] & blobs[old_sharing]
     assert shared and all(store.exists(sha) for group in blobs.values() for sha in group)
     expected = (blobs[old_approved] | blobs[old_sharing]) - shared
@@ -137,6 +143,36 @@ def test_only_closed_expired_submissions_lose_their_files_and_shared_files_stay(
     assert review.status_code == 200 and NOTICE in review.text
 
 
+def test_a_file_uploaded_again_while_the_purge_runs_is_kept(
+    seeded: dict[str, str], app: FastAPI, make_client: Callable[[str | None], TestClient],
+    settings: HotlineSettings, session_factory: sessionmaker[Session], reviewer: FakeReviewer,
+) -> None:
+    store = blob_store(settings)
+    reference = _submit(make_client(None), 8)
+    _drain(settings, session_factory, reviewer)
+    blobs = _close(session_factory, reference, status="approved", days_ago=40, store=store)
+    upload = sorted(_submission(session_factory, reference).files, key=lambda f: f.position)[0].sha256
+    # A citizen uploads the same photo again: its bytes are stored, its submission not yet committed.
+    with store.path(upload).open("rb") as same:
+        store.put_file(same, upload)
+    report = purge_expired_uploads(session_factory, store=store, retention_days=30)
+    assert report.references == (reference,) and report.blobs_kept == 1 and report.blobs_deleted == len(blobs) - 1
+    assert report.line().endswith("; 1 file kept: uploaded again meanwhile")
+    assert store.exists(upload) and not any(store.exists(sha) for sha in blobs - {upload})
+
+
+def test_the_store_deletes_a_blob_only_if_unused_since(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path)
+    sha256 = store.put_bytes(b"scan")
+    assert store.delete(sha256, used_before=time.time() - 60) is None and store.read(sha256) == b"scan"
+    os.utime(store.path(sha256), (time.time() - 120, time.time() - 120))
+    store.put_bytes(b"scan")  # stored again: used now
+    assert store.delete(sha256, used_before=time.time() - 60) is None
+    assert store.delete(sha256, used_before=time.time() + 1) == 4 and not store.exists(sha256)
+    assert store.delete(sha256) == 0
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
 def test_the_job_queue_purges_periodically_and_schedules_the_next_run(
     seeded: dict[str, str], app: FastAPI, make_client: Callable[[str | None], TestClient],
     settings: HotlineSettings, session_factory: sessionmaker[Session], reviewer: FakeReviewer,
@@ -156,7 +192,7 @@ def test_the_job_queue_purges_periodically_and_schedules_the_next_run(
     citizen = make_client(None)
     reference = _submit(citizen, 6)
     _drain(settings, session_factory, reviewer)
-    _close(session_factory, reference, status="pass", days_ago=settings.upload_retention_days + 1)
+    _close(session_factory, reference, status="pass", days_ago=settings.upload_retention_days + 1, store=blob_store(settings))
     first = waiting()[0]
     with session_scope(session_factory) as session:
         session.get(Job, first.id).run_after = utcnow() - dt.timedelta(seconds=1)  # type: ignore[union-attr]
@@ -176,7 +212,7 @@ def test_the_purge_command_reports_one_line(
 ) -> None:
     reference = _submit(make_client(None), 7)
     _drain(settings, session_factory, reviewer)
-    _close(session_factory, reference, status="approved", days_ago=3)
+    _close(session_factory, reference, status="approved", days_ago=3, store=blob_store(settings))
     for name, value in {"ENVIRONMENT": "test", "SECRET_KEY": TEST_SECRET, "DATABASE_URL": settings.resolved_database_url,
                         "DATA_DIR": str(settings.data_dir), "UPLOAD_RETENTION_DAYS": "2"}.items():
         monkeypatch.setenv(f"HOTLINE_{name}", value)
