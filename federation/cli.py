@@ -36,7 +36,7 @@ def simulate(
     label_column: str = typer.Option("label", "--label-column"),
     departments: int = typer.Option(5, "--departments", min=1, help="Number of simulated departments (SuperNodes)."),
     partition: str = typer.Option("by-label", "--partition", help="by-label[:SHARE] | dirichlet:ALPHA | iid"),
-    rounds: int = typer.Option(10, "--rounds", min=1),
+    rounds: int = typer.Option(20, "--rounds", min=1),
     strategy: str | None = typer.Option(
         None,
         "--strategy",

@@ -31,7 +31,7 @@ SPREAD_CONFIG_KEY = "feature-spread"
 """Train config key of CoCoA+ runs: how many departments hold each hashed bucket (uint8 bytes; 255 = 255 or more)."""
 
 DEFAULT_RUN_CONFIG: dict[str, object] = {
-    "num-server-rounds": 10,
+    "num-server-rounds": 20,
     "strategy": "cocoa",
     "svm-c": 10.0,
     "catalyst-kappa": 10.0,
