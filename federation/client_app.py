@@ -6,6 +6,7 @@ Run config: `[tool.flwr.app.config]` (see `federation.task.DEFAULT_RUN_CONFIG`).
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -97,8 +98,24 @@ def _committed_duals(context: Context, accepted: set[int], model: IntentModel, r
     return duals, resumed
 
 
+DUAL_FILE_MAX_AGE_S = 86400.0
+"""A dual-variable file of another run that was not written for this long belongs to a run that ended."""
+
+
 def _dual_file(dept: Department, run_id: int) -> Path:
     return dept.state_dir / f"dual-run-{run_id}.npz"
+
+
+def _prune_dual_files(dept: Department, run_id: int) -> None:
+    """Delete the department's dual-variable files of ended runs (one number per message and class each)."""
+    current = _dual_file(dept, run_id)
+    cutoff = time.time() - DUAL_FILE_MAX_AGE_S
+    for path in dept.state_dir.glob("dual-run-*.npz"):
+        try:
+            if path != current and path.stat().st_mtime < cutoff:
+                path.unlink()
+        except FileNotFoundError:
+            continue
 
 
 def _save_duals(context: Context, path: Path) -> None:
@@ -128,6 +145,7 @@ def _train_dual(msg: Message, context: Context, *, config: TaskConfig, dept: Dep
     accepted = set(np.frombuffer(bytes(train_config.get("dual-accepted", b"")), dtype=np.int64).tolist())  # type: ignore[arg-type]
     saved = _dual_file(dept, context.run_id)
     _restore_duals(context, saved)
+    _prune_dual_files(dept, context.run_id)
     duals, resumed = _committed_duals(context, accepted, model, rows=int(local.x_train.shape[0]))  # type: ignore[attr-defined]
     duals, metrics = train_department_dual(
         model=model,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import numpy as np
 import pytest
@@ -230,6 +232,20 @@ def test_a_restarted_department_resumes_from_its_disk_or_is_reported(tmp_path, t
         plain = run_in_process(parts, out_dir=tmp_path / "plain", run_config=config)
         assert np.array_equal(IntentModel.load(tmp_path).arrays[0], IntentModel.load(tmp_path / "plain").arrays[0])
         assert plain["dual_restarts"] == []
+
+
+def test_a_department_deletes_the_dual_files_of_ended_runs(tmp_path, three_topics):
+    parts = [three_topics.subset(range(i, len(three_topics), 3)) for i in range(3)]
+    state = tmp_path / "state" / "department-0"
+    state.mkdir(parents=True)
+    ended, concurrent = state / "dual-run-7.npz", state / "dual-run-8.npz"
+    for path in (ended, concurrent):
+        path.write_bytes(b"x")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(ended, (two_days_ago, two_days_ago))
+    config = {"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 1}
+    run_in_process(parts, out_dir=tmp_path / "model", run_config=config, state_dir=tmp_path / "state")
+    assert sorted(p.name for p in state.glob("dual-run-*")) == ["dual-run-1.npz", "dual-run-8.npz"]
 
 
 def test_a_department_commits_only_proposals_the_server_added():
