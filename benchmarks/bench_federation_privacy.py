@@ -57,8 +57,8 @@ def main() -> None:
         }
     secure: dict[str, dict[str, object]] = {}
     for name, is_secure in (("fedavg_plain", False), ("fedavg_secagg", True)):
-        # Like with like: SecAgg+ runs collect neither document frequencies nor label counts (no prior correction).
-        config = {**base, "strategy": "fedavg", "idf-weighting": False, "prior-correction": 0.0}
+        # Like with like: SecAgg+ runs collect no document frequencies (no IDF).
+        config = {**base, "strategy": "fedavg", "idf-weighting": False}
         metrics = run_counted_in_process(parts, out_dir=work / name, run_config=config, secure=is_secure)
         secure[name] = {
             "macro_f1": metrics["final_central"]["macro-f1"],

@@ -33,8 +33,8 @@ from flwr.server.workflow.constant import MAIN_PARAMS_RECORD
 from flwr.serverapp import Grid, ServerApp
 
 from federation.data import LabelledTexts
-from federation.model import IntentModel, pick_temperature
-from federation.server_app import finish_run
+from federation.model import IntentModel
+from federation.server_app import RouteCalibration, finish_run
 from federation.simulation import InProcessGrid, prepare_run, simulate_with_flower
 from federation.strategies import wait_for_nodes
 from federation.task import (
@@ -53,6 +53,7 @@ from federation.task import (
 
 SECAGG_STRATEGIES = ("fedavg",)
 _NLL_PREFIX = "nll-t"
+_COUNT_PREFIX = "label-count-"
 _LOCAL_CACHE: dict[tuple[object, ...], LocalData] = {}
 _LOCAL_CACHE_SIZE = 64
 # The IDF exchange (`server_app.collect_statistics`) shows the server each department's document
@@ -125,11 +126,16 @@ class DepartmentClient(NumPyClient):
         report, metrics = train_department(model=model, local=self.local, config=self.config, dept=self.dept, run_id=run_id, server_round=server_round, seed=seed)
         record_egress(dept=self.dept, run_id=run_id, server_round=server_round, model=model, metrics={**metrics, "secure-aggregation": True}, config=self.config)
         weight = int(min(report.num_examples, self.settings.max_weight))
-        return model.get_arrays(), weight, {"train-loss": float(report.mean_loss)}
+        counts = {f"{_COUNT_PREFIX}{i}": int(c) for i, c in enumerate(metrics["label-counts"])}  # type: ignore[attr-defined]
+        return model.get_arrays(), weight, {"train-loss": float(report.mean_loss), **counts}
 
     def evaluate(self, parameters: list[np.ndarray], config: dict[str, Any]) -> tuple[float, int, dict[str, Any]]:
-        """Held-out loss (1 − accuracy), accuracy, macro-F1 and the NLL per calibration temperature as scalars."""
-        metrics = evaluate_department(model=self._with(parameters), local=self.local)
+        """Held-out loss (1 − accuracy), accuracy, macro-F1 and the NLL per calibration temperature as
+        scalars, scored with the temperature and label counts the server sent (as `client_app` does)."""
+        model = self._with(parameters)
+        model.temperature = float(config.get("temperature", 1.0))
+        model.label_counts = tuple(np.frombuffer(config.get("label-counts", b""), dtype=np.int64).tolist())
+        metrics = evaluate_department(model=model, local=self.local)
         nll = metrics.pop("nll-by-temperature")
         metrics.pop("request-type-nll-by-temperature", None)
         scalars = {k: float(v) for k, v in metrics.items() if k != "num-examples"}  # type: ignore[arg-type]
@@ -149,6 +155,11 @@ def build_secagg_client_app(overrides: Mapping[str, object] | None = None, *, se
     return ClientApp(client_fn=client_fn, mods=[secaggplus_mod, *extra_mods])
 
 
+def _legacy_config(config: Mapping[str, object]) -> dict[str, Any]:
+    """A `RouteCalibration.evaluation_config` as legacy config values (scalars: the counts as int64 bytes)."""
+    return {k: np.asarray(v, dtype=np.int64).tobytes() if isinstance(v, list) else v for k, v in config.items()}
+
+
 def _weighted_mean(results: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
     total = sum(n for n, _ in results) or 1
     keys = set().union(*(m.keys() for _, m in results)) if results else set()
@@ -156,10 +167,18 @@ def _weighted_mean(results: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
 
 
 class _Float32FedAvg(LegacyFedAvg):
-    """Legacy FedAvg that hands the dequantised (float64) SecAgg+ sum back as float32, the model's dtype."""
+    """Legacy FedAvg that hands the dequantised (float64) SecAgg+ sum back as float32, the model's dtype,
+    and notes each department's label counts (sent in the clear beside its masked model) in `routes`."""
+
+    def __init__(self, *, routes: RouteCalibration, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.routes = routes
 
     def aggregate_fit(self, server_round: int, results: Any, failures: Any) -> tuple[Any, dict[str, Any]]:
         """FedAvg of the (identical, already aggregated) results, cast to float32."""
+        for proxy, fitres in results:
+            metrics = fitres.metrics or {}
+            self.routes.note_counts(proxy.node_id, [metrics.get(f"{_COUNT_PREFIX}{i}", -1) for i in range(self.routes.num_labels)])
         parameters, metrics = super().aggregate_fit(server_round, results, failures)
         if parameters is not None:
             parameters = ndarrays_to_parameters([np.asarray(a, dtype=np.float32) for a in parameters_to_ndarrays(parameters)])
@@ -193,6 +212,7 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
     rounds: list[dict[str, object]] = []
     eval_cache: dict[str, object] = {}
     last_department_metrics: dict[str, Any] = {}
+    routes = RouteCalibration(len(model.labels))
 
     def central_evaluation(server_round: int, arrays: list[np.ndarray], _: dict[str, Any]) -> tuple[float, dict[str, Any]] | None:
         if server_round == 0:
@@ -201,6 +221,7 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
         if eval_path:
             probe = config.new_model()
             probe.set_arrays(arrays)
+            routes.apply(probe)
             central = evaluate_centrally(probe, eval_path, config, cache=eval_cache)
         metrics = {"central": central, "departments": {k: v for k, v in last_department_metrics.items() if not k.startswith(_NLL_PREFIX)}}
         rounds.append({"round": server_round, **metrics})
@@ -213,9 +234,11 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
     def department_evaluation(results: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
         last_department_metrics.clear()
         last_department_metrics.update(_weighted_mean(results))
+        routes.note_nll([last_department_metrics.get(f"{_NLL_PREFIX}{i}", 0.0) for i in range(len(model.temperature_grid()))])
         return {k: v for k, v in last_department_metrics.items() if not k.startswith(_NLL_PREFIX)}
 
     strategy = _Float32FedAvg(
+        routes=routes,
         fraction_fit=1.0,
         fraction_evaluate=1.0,
         min_fit_clients=min_nodes,
@@ -224,7 +247,8 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
         initial_parameters=ndarrays_to_parameters(model.get_arrays()),
         evaluate_fn=central_evaluation,
         on_fit_config_fn=lambda server_round: {"server-round": server_round},
-        fit_metrics_aggregation_fn=_weighted_mean,
+        on_evaluate_config_fn=lambda server_round: _legacy_config(routes.evaluation_config()),
+        fit_metrics_aggregation_fn=lambda results: {k: v for k, v in _weighted_mean(results).items() if not k.startswith(_COUNT_PREFIX)},
         evaluate_metrics_aggregation_fn=department_evaluation,
     )
     wait_for_nodes(grid, min_nodes, config.float("quorum-wait-s"))
@@ -241,8 +265,7 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
     )
     DefaultWorkflow(fit_workflow=fit)(grid, legacy)
     model.set_arrays(legacy.state.array_records[MAIN_PARAMS_RECORD].to_numpy_ndarrays())
-    nll = [last_department_metrics.get(f"{_NLL_PREFIX}{i}", 0.0) for i in range(len(model.temperature_grid()))]
-    model.temperature = pick_temperature(nll)
+    routes.apply(model)
     model.metadata = {"run_id": run_id, "strategy": "fedavg", "secure_aggregation": "secagg+", "rounds": config.int("num-server-rounds"), **_NO_IDF}
     model.save(out_dir)
     completed = len(fit.seconds)
@@ -257,7 +280,8 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
         "model_bytes": model.size_bytes,
         "temperature": model.temperature,
         "secagg_seconds_per_round": fit.seconds,
-        "final_central": rounds[-1]["central"] if rounds else {},
+        # The saved model's: the last round's central evaluation ran before its departments calibrated.
+        "final_central": evaluate_centrally(model, eval_path, config, cache=eval_cache) if eval_path else {},
         "final_departments": {k: v for k, v in last_department_metrics.items() if not k.startswith(_NLL_PREFIX)},
         "rounds": rounds,
         "train_seconds": round(time.monotonic() - started, 2),

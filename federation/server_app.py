@@ -8,7 +8,7 @@ optional `round-hook` after every round and once with `final=True`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from logging import WARNING
 from pathlib import Path
@@ -93,52 +93,71 @@ class ServerMomentum(StrategyWrapper):
         return ArrayRecord({k: Array(a) for k, a in zip(arrays.keys(), moved, strict=True)}), metrics
 
 
-class Calibration(StrategyWrapper):
-    """Tells each round's evaluation the temperature and label counts to score with, so departments
-    measure the model as the hotline will route with it (`IntentModel.scores`).
+class RouteCalibration:
+    """The temperature and label counts each round's evaluation scores with, so departments measure the
+    model as the hotline will route with it (`IntentModel.scores`).
 
     The temperature is the one the previous round's evaluation calibrated (none in round 1, which is
-    then scored without prior correction); the label counts are the latest `label-counts` each
-    department sent with its training, summed.
+    then scored without prior correction); the label counts are the latest each department sent with
+    its training, summed.
     """
 
-    def __init__(self, inner: Strategy, *, num_labels: int) -> None:
-        super().__init__(inner)
+    def __init__(self, num_labels: int) -> None:
         self.num_labels = num_labels
         self.counts_by_node: dict[int, np.ndarray] = {}
         self.calibrated: float | None = None
         self.evaluated_with: dict[str, object] = {}
 
-    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
-        """Note each department's label counts, then aggregate as the wrapped strategy does."""
-        replies = list(replies)
-        for reply in replies:
-            counts = np.asarray((None if reply.has_error() else metric_list(reply, "label-counts")) or [], dtype=np.float64)
-            if counts.shape == (self.num_labels,) and np.isfinite(counts).all() and (counts >= 0).all():
-                self.counts_by_node[reply.metadata.src_node_id] = counts
-        return self.inner.aggregate_train(server_round, replies)
+    def note_counts(self, node: int, counts: Sequence[float] | None) -> None:
+        """A department's label counts from its training reply (ignored unless well-formed)."""
+        array = np.asarray(counts or [], dtype=np.float64)
+        if array.shape == (self.num_labels,) and np.isfinite(array).all() and (array >= 0).all():
+            self.counts_by_node[node] = array
 
-    def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
-        """The wrapped strategy's evaluate messages, told the temperature and summed label counts."""
+    def evaluation_config(self) -> dict[str, object]:
+        """What this round's evaluation scores with (recorded for `apply`)."""
         self.evaluated_with = {}
         if self.calibrated is not None:
             self.evaluated_with = {"temperature": self.calibrated}
             if self.counts_by_node:
                 self.evaluated_with["label-counts"] = [int(c) for c in sum(self.counts_by_node.values())]
-        return self.inner.configure_evaluate(server_round, arrays, ConfigRecord({**config, **self.evaluated_with}), grid)
+        return dict(self.evaluated_with)
 
-    def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]) -> MetricRecord | None:
-        """The wrapped strategy's metrics; their NLL per temperature calibrates the next round."""
-        metrics = self.inner.aggregate_evaluate(server_round, replies)
-        if metrics is not None and "nll-by-temperature" in metrics:
-            self.calibrated = pick_temperature(list(metrics["nll-by-temperature"]))  # type: ignore[arg-type]
-        return metrics
+    def note_nll(self, nll: Sequence[float]) -> None:
+        """The departments' summed NLL per grid temperature: it calibrates the next round."""
+        self.calibrated = pick_temperature(list(nll))
 
     def apply(self, model: IntentModel) -> None:
         """Give `model` the temperature and label counts the last evaluation scored with (a one-round run,
         scored uncorrected, keeps the temperature its evaluation calibrated: the same routes)."""
         model.temperature = float(self.evaluated_with.get("temperature", self.calibrated or 1.0))  # type: ignore[arg-type]
         model.label_counts = tuple(self.evaluated_with.get("label-counts", ()))  # type: ignore[arg-type]
+
+
+class Calibration(StrategyWrapper):
+    """A strategy whose evaluations score with `RouteCalibration`'s temperature and label counts."""
+
+    def __init__(self, inner: Strategy, *, num_labels: int) -> None:
+        super().__init__(inner)
+        self.routes = RouteCalibration(num_labels)
+
+    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """Note each department's label counts, then aggregate as the wrapped strategy does."""
+        replies = list(replies)
+        for reply in replies:
+            self.routes.note_counts(reply.metadata.src_node_id, None if reply.has_error() else metric_list(reply, "label-counts"))
+        return self.inner.aggregate_train(server_round, replies)
+
+    def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
+        """The wrapped strategy's evaluate messages, told the temperature and summed label counts."""
+        return self.inner.configure_evaluate(server_round, arrays, ConfigRecord({**config, **self.routes.evaluation_config()}), grid)
+
+    def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]) -> MetricRecord | None:
+        """The wrapped strategy's metrics; their NLL per temperature calibrates the next round."""
+        metrics = self.inner.aggregate_evaluate(server_round, replies)
+        if metrics is not None and "nll-by-temperature" in metrics:
+            self.routes.note_nll(metrics["nll-by-temperature"])  # type: ignore[arg-type]
+        return metrics
 
 
 @dataclass(frozen=True)
@@ -242,7 +261,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
             probe = config.new_model()
             probe.idf = model.idf
             probe.set_arrays(arrays.to_numpy_ndarrays())
-            calibration.apply(probe)
+            calibration.routes.apply(probe)
             central = evaluate_centrally(probe, eval_path, config, cache=eval_cache)
         if server_round > 0:
             metrics = {"central": central, "departments": _summary(getattr(inner, "last_evaluate_metrics", None))}
@@ -265,7 +284,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
     if result.arrays is not None and len(result.arrays) > 0:
         model.set_arrays(result.arrays.to_numpy_ndarrays())
     last_eval = _plain(getattr(inner, "last_evaluate_metrics", None))
-    calibration.apply(model)
+    calibration.routes.apply(model)
     if "request-type-nll-by-temperature" in last_eval:
         model.request_type_temperature = pick_temperature(last_eval["request-type-nll-by-temperature"])  # type: ignore[arg-type]
     model.metadata = {"run_id": run_id, "strategy": config.str("strategy"), "rounds": config.int("num-server-rounds"), **idf_facts}

@@ -86,3 +86,26 @@ def test_cli_refuses_secagg_with_a_strategy_that_needs_each_update(tmp_path):
     result = CliRunner().invoke(app, ["simulate", "--data", str(data), "--out", str(tmp_path / "out"), "--secagg", "--strategy", "filtered"])
     assert result.exit_code == 2
     assert "--secagg" in result.output and "'filtered' needs each department's update" in result.output
+
+
+def test_secagg_runs_route_with_the_departments_label_counts_as_plain_runs_do(three_topics, tmp_path):
+    """Label counts travel in the clear beside the masked model; evaluations from round 2 score with them."""
+    told: list[dict] = []
+
+    def capture(msg: Message, context: Context, call_next):  # type: ignore[no-untyped-def]
+        if msg.metadata.message_type == MessageType.EVALUATE:
+            config = dict(next(iter(msg.content.config_records.values())))
+            told.append({k: config[k] for k in ("temperature", "label-counts") if k in config})
+        return call_next(msg, context)
+
+    parts = _departments(three_topics, 3)
+    config = {"labels": ",".join(CLASSES), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 2}
+    metrics = run_counted_in_process(parts, out_dir=tmp_path / "secagg", run_config=config, client_mods=[capture])
+    assert metrics["failures"] == [] and metrics["completed_rounds"] == 2
+    model = IntentModel.load(tmp_path / "secagg")
+    run_counted_in_process(parts, out_dir=tmp_path / "plain", run_config=config, secure=False)
+    assert model.label_counts == IntentModel.load(tmp_path / "plain").label_counts and len(model.label_counts) == len(CLASSES)
+    assert model.prior_correction == 1.0 and model.temperature != 1.0
+    assert told[:3] == [{}] * 3  # round 1: uncalibrated, scored without the correction
+    counts = np.asarray(model.label_counts, dtype=np.int64).tobytes()
+    assert told[3:] == [{"temperature": model.temperature, "label-counts": counts}] * 3
