@@ -280,7 +280,8 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
         "model_bytes": model.size_bytes,
         "temperature": model.temperature,
         "secagg_seconds_per_round": fit.seconds,
-        # The saved model's: the last round's central evaluation ran before its departments calibrated.
+        # The saved model's: the legacy workflow evaluates centrally before the departments do, so
+        # the last round's central evaluation still scored with the calibration of the round before.
         "final_central": evaluate_centrally(model, eval_path, config, cache=eval_cache) if eval_path else {},
         "final_departments": {k: v for k, v in last_department_metrics.items() if not k.startswith(_NLL_PREFIX)},
         "rounds": rounds,
