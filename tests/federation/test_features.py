@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from federation.model import FeatureHasher, IntentModel, document_frequencies, idf_weights, weight_features
+from federation.model import FeatureHasher, IntentModel, document_frequencies, idf_weights, normalise_text, weight_features
 
 
 def _trained(data, hasher: FeatureHasher) -> IntentModel:
@@ -25,6 +25,16 @@ def test_search_segmentation_adds_the_sub_words_of_long_words():
     plain = FeatureHasher(n_buckets=2**16, segmentation="hmm").transform(text)
     assert FeatureHasher().segmentation == "search"
     assert set(plain.indices) < set(search.indices)  # 公积, 积金 beside 公积金
+
+
+def test_search_words_are_jiebas_search_mode_without_hmm(synthetic_requests):
+    """rjieba computes the `search` words; model files trained with jieba's own must featurise the same."""
+    import jieba
+    import rjieba
+
+    tricky = ["住房公积金怎么提取", "Wi-Fi 密码 123456 忘了!!", "臺北市政府 1999 市民熱線", "😀 外卖超时了…", "", "   "]
+    for text in [normalise_text(t) for t in synthetic_requests.texts[:300]] + tricky:
+        assert rjieba.cut_for_search(text, False) == jieba.lcut_for_search(text, HMM=False)
 
 
 def test_text_beyond_max_chars_is_ignored():
