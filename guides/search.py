@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-import jieba
 import numpy as np
+import rjieba
 from opencc import OpenCC
 
 from guides.schema import Service
@@ -64,14 +63,6 @@ BIGRAM_PREFIX = "②"
 
 
 @cache
-def _segmenter() -> jieba.Tokenizer:
-    jieba.setLogLevel(logging.WARNING)
-    tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
-    return tokenizer
-
-
-@cache
 def _converter() -> OpenCC:
     return OpenCC("t2s")
 
@@ -82,24 +73,24 @@ def normalise(text: str) -> str:
 
 
 def tokenize(text: str, *, query: bool = False) -> list[str]:
-    """Search tokens: jieba words (search mode, no HMM, stopwords dropped) plus CJK character bigrams.
+    """Search tokens: jieba words (search mode, no HMM, stopwords dropped; computed by rjieba, jieba's Rust
+    port with the same dictionary and tokens) plus CJK character bigrams.
 
     For a query, synonyms are appended and bigrams are taken only inside the runs of text between stopwords,
     so "要办什么证" adds no "什么" or "么证"; documents keep every bigram.
     """
     clean = normalise(text)
-    segmenter = _segmenter()
     words: list[str] = []
     runs: list[str] = [""]
-    for segment in segmenter.cut(clean, HMM=False):
+    for segment in rjieba.cut(clean, False):
         if segment in STOPWORDS or not _WORD.match(segment):
             runs.append("")
             continue
         runs[-1] += segment
-        words.extend(part for part in segmenter.cut_for_search(segment, HMM=False) if part.strip())
+        words.extend(part for part in rjieba.cut_for_search(segment, False) if part.strip())
     if query:
         synonyms = [synonym for word in words for synonym in SYNONYMS.get(word, ())]
-        words += [part for synonym in synonyms for part in segmenter.cut_for_search(synonym, HMM=False)]
+        words += [part for synonym in synonyms for part in rjieba.cut_for_search(synonym, False)]
         runs += synonyms
     else:
         runs = [clean]
@@ -193,7 +184,7 @@ def derived_query(service: Service) -> str:
     (dropping the first word when that would be the whole name), and ask ``办<phrase>需要什么材料``.
     """
     name = _REGION_PREFIX.sub("", _BRACKETED.sub("", normalise(service.name))).strip()
-    words = [word for word in _segmenter().lcut(name, HMM=False) if word.strip()]
+    words = [word for word in rjieba.cut(name, False) if word.strip()]
     while len(words) > 1 and words[-1] in ACTION_WORDS:
         words.pop()
     kept = words[-3:]

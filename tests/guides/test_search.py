@@ -66,3 +66,20 @@ def test_real_items_derived_queries(real_outcomes):
     assert len(copied) <= 5, copied
     assert derived_query(services[0]).startswith("办") and derived_query(services[0]).endswith("需要什么材料")
     assert top_k_hit_rate(ServiceIndex(services), cases, k=3) >= 0.75
+
+
+def test_words_are_jiebas_without_hmm(demo_catalog, search_cases):
+    """rjieba segments; an index or a derived query must split text exactly as jieba's own tokenizer."""
+    import jieba
+    import rjieba
+
+    from guides.search import normalise
+
+    tokenizer = jieba.Tokenizer()
+    texts = [normalise(query) for query, _ in search_cases]
+    texts += [normalise(f"{service.name} {' '.join(service.aliases)}") for service in demo_catalog]
+    texts += ["wi-fi 密码 123456", "臺北市政府 1999", ""]
+    for text in texts:
+        assert rjieba.cut(text, False) == tokenizer.lcut(text, HMM=False)
+        for word in rjieba.cut(text, False):
+            assert rjieba.cut_for_search(word, False) == list(tokenizer.cut_for_search(word, HMM=False))
