@@ -194,8 +194,8 @@ def collect_statistics(grid: Grid, config: TaskConfig) -> FeatureStatistics:
         for node in nodes
     ]
     replies = [m for m in grid.send_and_receive(messages, timeout=config.float("round-timeout-s")) if not m.has_error()]
-    doc_freq = np.zeros(config.int("n-buckets"), dtype=np.float64)
-    spread = np.zeros(config.int("n-buckets"), dtype=np.int64)
+    doc_freq = np.zeros(config.n_buckets(), dtype=np.float64)
+    spread = np.zeros(config.n_buckets(), dtype=np.int64)
     num_docs = 0.0
     answered: set[int] = set()
     for reply in replies:

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from federation.data import LABEL_COLUMN, REQUEST_TYPE_COLUMN, TEXT_COLUMN, DataFileError, LabelledTexts, read_labelled_csv, stratified_split
 from federation.dual import dual_ascent
-from federation.model import DpSgdConfig, FeatureHasher, IntentModel, TrainReport, document_frequencies, macro_f1, weight_features
+from federation.model import DpSgdConfig, FeatureHasher, IntentModel, TrainReport, auto_buckets, document_frequencies, macro_f1, weight_features
 from federation.privacy import EGRESS_FILE, LEDGER_FILE, DpRelease, PrivacyBudgetExceeded, PrivacyLedger, log_egress, now_iso
 from federation.taxonomy import REQUEST_TYPES, department_of, intent_labels
 
@@ -50,7 +50,7 @@ DEFAULT_RUN_CONFIG: dict[str, object] = {
     "prox-mu": 0.01,
     "labels": "",
     "request-types": "",
-    "n-buckets": 131072,
+    "n-buckets": 0,
     "text-columns": TEXT_COLUMN,
     "label-column": LABEL_COLUMN,
     "request-type-column": REQUEST_TYPE_COLUMN,
@@ -138,6 +138,13 @@ class TaskConfig:
             return ()
         return tuple(values) or REQUEST_TYPES
 
+    def n_buckets(self) -> int:
+        """Hashed feature buckets: `n-buckets`, or for 0 (the default) `auto_buckets` for this run's outputs."""
+        buckets = self.int("n-buckets")
+        if buckets < 0:
+            raise TaskConfigError(f"run-config 'n-buckets' must be 0 (automatic) or positive, got {buckets}")
+        return buckets or auto_buckets(len(self.labels()) + len(self.request_types()))
+
     def dp(self) -> DpSgdConfig | None:
         """Record-level DP-SGD settings, or None when the noise multiplier is 0."""
         sigma = self.float("dp-noise-multiplier")
@@ -159,7 +166,7 @@ class TaskConfig:
                 loss=self.str("loss"),
                 prior_correction=self.prior_correction(),
                 request_types=self.request_types(),
-                hasher=FeatureHasher(n_buckets=self.int("n-buckets")),
+                hasher=FeatureHasher(n_buckets=self.n_buckets()),
                 departments={k: v for k, v in department_of().items() if k in labels},
                 min_score=self.float("min-score"),
             )

@@ -34,6 +34,21 @@ def test_bad_config_is_named():
         TaskConfig.from_run_config({"local-epochs": "many"}).int("local-epochs")
 
 
+@pytest.mark.parametrize(("labels", "request_types", "buckets"), [(7, "none", 2**17), (13, "", 2**17), (32, "none", 2**17), (33, "none", 2**16), (124, "none", 2**15)])
+def test_automatic_buckets_keep_every_model_under_20_mb(labels, request_types, buckets):
+    config = TaskConfig.from_run_config({"labels": ",".join(f"dept-{i}" for i in range(labels)), "request-types": request_types})
+    model = config.new_model()
+    assert model.hasher.n_buckets == config.n_buckets() == buckets
+    assert model.size_bytes + 4 * buckets <= 20 * 10**6
+
+
+def test_explicit_buckets_win_and_the_automatic_count_has_a_floor():
+    assert TaskConfig.from_run_config({"labels": "a,b", "n-buckets": 4096}).n_buckets() == 4096
+    assert TaskConfig.from_run_config({"labels": ",".join(f"dept-{i}" for i in range(5000))}).n_buckets() == 2**12
+    with pytest.raises(TaskConfigError, match="'n-buckets' must be 0"):
+        TaskConfig.from_run_config({"labels": "a,b", "n-buckets": -1}).n_buckets()
+
+
 def test_department_from_node_config_or_simulation_partition(tmp_path):
     config = TaskConfig.from_run_config({"partitions-dir": str(tmp_path), "state-dir": str(tmp_path / "s")})
     deployed = resolve_department({"department-id": "hrss", "data-path": str(tmp_path / "hrss.csv")}, config)
