@@ -2,8 +2,8 @@
 
 Data: ../shared/data/zhihuizhengwu_message_classification, stratified 20 % test split, the rest
 spread by `dirichlet:0.5` over 7 departments. Baseline: the same run without DP. SecAgg+ is compared
-with plain FedAvg on the same features (no IDF: the SecAgg+ app does not collect document
-frequencies), both through a grid that counts serialised bytes. Ends with one JSON line.
+with plain FedAvg on the same features (IDF weights from the departments' summed document
+frequencies; SecAgg+ also without them), all through a grid that counts serialised bytes. Ends with one JSON line.
 
     .venv/bin/python benchmarks/bench_federation_privacy.py [--engine flower] [--rounds 10]
 """
@@ -56,9 +56,10 @@ def main() -> None:
             "skipped_rounds": metrics["skipped_rounds"],
         }
     secure: dict[str, dict[str, object]] = {}
-    for name, is_secure in (("fedavg_plain", False), ("fedavg_secagg", True)):
-        # Like with like: SecAgg+ runs collect no document frequencies (no IDF).
-        config = {**base, "strategy": "fedavg", "idf-weighting": False}
+    # Like with like: both sum the departments' document frequencies into IDF weights (SecAgg+ runs in
+    # a secure round of their own); the last row shows what that round is worth.
+    for name, is_secure, idf in (("fedavg_plain", False, True), ("fedavg_secagg", True, True), ("fedavg_secagg_no_idf", True, False)):
+        config = {**base, "strategy": "fedavg", "idf-weighting": idf}
         metrics = run_counted_in_process(parts, out_dir=work / name, run_config=config, secure=is_secure)
         secure[name] = {
             "macro_f1": metrics["final_central"]["macro-f1"],

@@ -50,8 +50,8 @@ def optional_fixedclipping_mod(msg: Message, context: Context, call_next):  # ty
     return call_next(msg, context)
 
 
-def idf_from_config(config: ConfigRecord | None, n_buckets: int) -> np.ndarray | None:
-    """The IDF weights the server put into a train/evaluate config (None when the run has none)."""
+def idf_from_config(config: Mapping[str, object] | None, n_buckets: int) -> np.ndarray | None:
+    """The IDF weights the server put into a train/evaluate config, Message-API or legacy (None when the run has none)."""
     raw = (config or {}).get(IDF_CONFIG_KEY)
     if raw is None:
         return None

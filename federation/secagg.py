@@ -6,6 +6,10 @@ department. The server then learns only the example-weighted sum of the departme
 only `fedavg` can run under it: robust (`trimmed`, `filtered`, `median`, `krum`) and class-wise
 strategies need each department's update, and client-level DP wraps the Message-API strategy.
 Departments still train, keep their (ε, δ) ledger and egress log exactly as in `client_app.py`.
+
+The IDF weights come from a first SecAgg+ round too: each department sends its document frequencies
+divided by its weight, so the securely aggregated weighted mean times the summed weights (sent in the
+clear, as every round's are) is the sum of the departments' document frequencies.
 """
 
 from __future__ import annotations
@@ -33,15 +37,18 @@ from flwr.server.workflow.constant import MAIN_PARAMS_RECORD
 from flwr.serverapp import Grid, ServerApp
 
 from federation.data import LabelledTexts
-from federation.model import IntentModel
-from federation.server_app import RouteCalibration, finish_run
+from federation.client_app import idf_from_config
+from federation.model import IntentModel, idf_weights
+from federation.server_app import RouteCalibration, finish_run, idf_refused
 from federation.simulation import InProcessGrid, prepare_run, simulate_with_flower
 from federation.strategies import wait_for_nodes
 from federation.task import (
+    IDF_CONFIG_KEY,
     RoundEvent,
     LocalData,
     TaskConfig,
     append_round,
+    department_statistics,
     evaluate_centrally,
     evaluate_department,
     load_local_data,
@@ -49,6 +56,7 @@ from federation.task import (
     record_egress,
     resolve_department,
     train_department,
+    with_idf,
 )
 
 SECAGG_STRATEGIES = ("fedavg",)
@@ -56,9 +64,7 @@ _NLL_PREFIX = "nll-t"
 _COUNT_PREFIX = "label-count-"
 _LOCAL_CACHE: dict[tuple[object, ...], LocalData] = {}
 _LOCAL_CACHE_SIZE = 64
-# The IDF exchange (`server_app.collect_statistics`) shows the server each department's document
-# frequencies; it is a plain sum and could be secure-aggregated too, but is not yet.
-_NO_IDF = {"idf": False, "idf_reason": "secure aggregation: departments' document frequencies are not collected"}
+_STATISTICS = "document-frequency"
 
 
 class SecAggConfigError(ValueError):
@@ -113,29 +119,37 @@ class DepartmentClient(NumPyClient):
             _LOCAL_CACHE[key] = load_local_data(self.dept, config, self.model)
         self.local = _LOCAL_CACHE[key]
 
-    def _with(self, parameters: Sequence[np.ndarray]) -> IntentModel:
+    def _with(self, parameters: Sequence[np.ndarray], config: Mapping[str, Any]) -> tuple[IntentModel, LocalData]:
+        """The model with the server's parameters and IDF weights, and the local data weighted by them."""
         self.model.set_arrays([np.asarray(p, dtype=np.float32) for p in parameters])
-        return self.model
+        self.model.idf = idf_from_config(config, self.model.hasher.n_buckets)
+        return self.model, with_idf(self.local, self.model.idf)
+
+    def _weight(self, num_examples: int) -> int:
+        return int(min(num_examples, self.settings.max_weight))
 
     def fit(self, parameters: list[np.ndarray], config: dict[str, Any]) -> tuple[list[np.ndarray], int, dict[str, Any]]:
-        """Train one round locally; returns the parameters SecAgg+ masks, the (capped) weight and the loss."""
-        model = self._with(parameters)
-        server_round = int(config.get("server-round", 0))
+        """Train one round locally; returns the parameters SecAgg+ masks, the (capped) weight and the loss.
+        In the statistics round, the document frequencies over the weight instead (`server_app.collect_statistics`'s sum)."""
         run_id = str(self.context.run_id)
+        if config.get("statistics") == _STATISTICS:
+            doc_freq, num_docs = department_statistics(local=self.local, dept=self.dept, run_id=run_id)
+            return [doc_freq / max(1, self._weight(num_docs))], self._weight(num_docs), {"num-documents": num_docs}
+        model, local = self._with(parameters, config)
+        server_round = int(config.get("server-round", 0))
         seed = self.config.int("seed") * 1_000_003 + server_round * 7919 + zlib.crc32(self.dept.department_id.encode())
-        report, metrics = train_department(model=model, local=self.local, config=self.config, dept=self.dept, run_id=run_id, server_round=server_round, seed=seed)
+        report, metrics = train_department(model=model, local=local, config=self.config, dept=self.dept, run_id=run_id, server_round=server_round, seed=seed)
         record_egress(dept=self.dept, run_id=run_id, server_round=server_round, model=model, metrics={**metrics, "secure-aggregation": True}, config=self.config)
-        weight = int(min(report.num_examples, self.settings.max_weight))
         counts = {f"{_COUNT_PREFIX}{i}": int(c) for i, c in enumerate(metrics["label-counts"])}  # type: ignore[attr-defined]
-        return model.get_arrays(), weight, {"train-loss": float(report.mean_loss), **counts}
+        return model.get_arrays(), self._weight(report.num_examples), {"train-loss": float(report.mean_loss), **counts}
 
     def evaluate(self, parameters: list[np.ndarray], config: dict[str, Any]) -> tuple[float, int, dict[str, Any]]:
         """Held-out loss (1 − accuracy), accuracy, macro-F1 and the NLL per calibration temperature as
         scalars, scored with the temperature and label counts the server sent (as `client_app` does)."""
-        model = self._with(parameters)
+        model, local = self._with(parameters, config)
         model.temperature = float(config.get("temperature", 1.0))
         model.label_counts = tuple(np.frombuffer(config.get("label-counts", b""), dtype=np.int64).tolist())
-        metrics = evaluate_department(model=model, local=self.local)
+        metrics = evaluate_department(model=model, local=local)
         nll = metrics.pop("nll-by-temperature")
         metrics.pop("request-type-nll-by-temperature", None)
         scalars = {k: float(v) for k, v in metrics.items() if k != "num-examples"}  # type: ignore[arg-type]
@@ -185,6 +199,45 @@ class _Float32FedAvg(LegacyFedAvg):
         return parameters, metrics
 
 
+class _DocumentFrequencies(LegacyFedAvg):
+    """The statistics round's strategy: IDF weights from the securely aggregated document frequencies."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.idf: np.ndarray | None = None
+        self.facts: dict[str, object] = {"idf": False, "idf_reason": "the secure document-frequency round did not complete"}
+
+    def aggregate_fit(self, server_round: int, results: Any, failures: Any) -> tuple[Any, dict[str, Any]]:
+        """Every result carries the same aggregate: Σ w·(df / w) / Σ w, where each w is sent in the clear."""
+        if not results:
+            return None, {}
+        [mean] = parameters_to_ndarrays(results[0][1].parameters)
+        doc_freq = np.clip(mean * sum(fitres.num_examples for _, fitres in results), 0.0, None)
+        num_docs = sum(int((fitres.metrics or {}).get("num-documents", 0)) for _, fitres in results)
+        self.idf = idf_weights(doc_freq, num_docs)
+        self.facts = {"idf": True, "idf_departments": len(results), "idf_documents": num_docs, "idf_secure_aggregation": True}
+        return None, {}
+
+
+def _secure_idf(grid: Grid, context: Context, config: TaskConfig, workflow: SecAggPlusWorkflow) -> tuple[np.ndarray | None, dict[str, object]]:
+    """One SecAgg+ round of document frequencies before training; the IDF weights (or None) and facts for the metadata."""
+    refused = idf_refused(config)
+    if refused is not None:
+        return None, refused
+    min_nodes = config.int("min-nodes")
+    strategy = _DocumentFrequencies(
+        fraction_fit=1.0,
+        fraction_evaluate=0.0,
+        min_fit_clients=min_nodes,
+        min_available_clients=min_nodes,
+        initial_parameters=ndarrays_to_parameters([np.zeros(config.n_buckets(), dtype=np.float32)]),
+        on_fit_config_fn=lambda _: {"statistics": _STATISTICS},
+    )
+    legacy = LegacyContext(context, config=ServerConfig(num_rounds=1, round_timeout=config.float("round-timeout-s")), strategy=strategy)
+    DefaultWorkflow(fit_workflow=workflow)(grid, legacy)
+    return strategy.idf, strategy.facts
+
+
 class _TimedFit:
     """Runs the SecAgg+ fit workflow and records how long each round's protocol took."""
 
@@ -213,6 +266,17 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
     eval_cache: dict[str, object] = {}
     last_department_metrics: dict[str, Any] = {}
     routes = RouteCalibration(len(model.labels))
+    workflow = SecAggPlusWorkflow(
+        num_shares=chosen.num_shares,
+        reconstruction_threshold=chosen.reconstruction_threshold,
+        clipping_range=chosen.clipping_range,
+        quantization_range=chosen.quantization_range,
+        max_weight=chosen.max_weight,
+        timeout=config.float("round-timeout-s"),
+    )
+    wait_for_nodes(grid, min_nodes, config.float("quorum-wait-s"))
+    model.idf, idf_facts = _secure_idf(grid, context, config, workflow)
+    idf_config = {IDF_CONFIG_KEY: model.idf.tobytes()} if model.idf is not None else {}
 
     def central_evaluation(server_round: int, arrays: list[np.ndarray], _: dict[str, Any]) -> tuple[float, dict[str, Any]] | None:
         if server_round == 0:
@@ -221,6 +285,7 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
         if eval_path:
             probe = config.new_model()
             probe.set_arrays(arrays)
+            probe.idf = model.idf
             routes.apply(probe)
             central = evaluate_centrally(probe, eval_path, config, cache=eval_cache)
         metrics = {"central": central, "departments": {k: v for k, v in last_department_metrics.items() if not k.startswith(_NLL_PREFIX)}}
@@ -246,27 +311,17 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
         min_available_clients=min_nodes,
         initial_parameters=ndarrays_to_parameters(model.get_arrays()),
         evaluate_fn=central_evaluation,
-        on_fit_config_fn=lambda server_round: {"server-round": server_round},
-        on_evaluate_config_fn=lambda server_round: _legacy_config(routes.evaluation_config()),
+        on_fit_config_fn=lambda server_round: {"server-round": server_round, **idf_config},
+        on_evaluate_config_fn=lambda server_round: {**_legacy_config(routes.evaluation_config()), **idf_config},
         fit_metrics_aggregation_fn=lambda results: {k: v for k, v in _weighted_mean(results).items() if not k.startswith(_COUNT_PREFIX)},
         evaluate_metrics_aggregation_fn=department_evaluation,
     )
-    wait_for_nodes(grid, min_nodes, config.float("quorum-wait-s"))
     legacy = LegacyContext(context, config=ServerConfig(num_rounds=config.int("num-server-rounds"), round_timeout=config.float("round-timeout-s")), strategy=strategy)
-    fit = _TimedFit(
-        SecAggPlusWorkflow(
-            num_shares=chosen.num_shares,
-            reconstruction_threshold=chosen.reconstruction_threshold,
-            clipping_range=chosen.clipping_range,
-            quantization_range=chosen.quantization_range,
-            max_weight=chosen.max_weight,
-            timeout=config.float("round-timeout-s"),
-        )
-    )
+    fit = _TimedFit(workflow)
     DefaultWorkflow(fit_workflow=fit)(grid, legacy)
     model.set_arrays(legacy.state.array_records[MAIN_PARAMS_RECORD].to_numpy_ndarrays())
     routes.apply(model)
-    model.metadata = {"run_id": run_id, "strategy": "fedavg", "secure_aggregation": "secagg+", "rounds": config.int("num-server-rounds"), **_NO_IDF}
+    model.metadata = {"run_id": run_id, "strategy": "fedavg", "secure_aggregation": "secagg+", "rounds": config.int("num-server-rounds"), **idf_facts}
     model.save(out_dir)
     completed = len(fit.seconds)
     metrics: dict[str, object] = {
@@ -274,7 +329,7 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
         "strategy": "fedavg",
         "secure_aggregation": asdict(chosen),
         "num_rounds": config.int("num-server-rounds"),
-        **_NO_IDF,
+        **idf_facts,
         "completed_rounds": completed,
         "skipped_rounds": [r for r in range(1, config.int("num-server-rounds") + 1) if r > completed],
         "model_bytes": model.size_bytes,

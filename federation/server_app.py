@@ -172,6 +172,15 @@ class FeatureStatistics:
     facts: dict[str, object]
 
 
+def idf_refused(config: TaskConfig) -> dict[str, object] | None:
+    """Why the run trains without IDF weights whatever the departments send (None when it may have them)."""
+    if not config.bool("idf-weighting"):
+        return {"idf": False, "idf_reason": "idf-weighting is off"}
+    if config.dp() is not None:
+        return {"idf": False, "idf_reason": "record-level DP is on; exact document frequencies would not be private"}
+    return None
+
+
 def collect_statistics(grid: Grid, config: TaskConfig) -> FeatureStatistics:
     """The statistics exchange before round 1: sum departments' document frequencies into IDF weights
     and count the departments that hold each bucket.
@@ -180,10 +189,9 @@ def collect_statistics(grid: Grid, config: TaskConfig) -> FeatureStatistics:
     be an unaccounted release), when IDF weighting is switched off, or when fewer than `min-nodes`
     departments answer in time.
     """
-    if not config.bool("idf-weighting"):
-        return FeatureStatistics(None, None, frozenset(), {"idf": False, "idf_reason": "idf-weighting is off"})
-    if config.dp() is not None:
-        return FeatureStatistics(None, None, frozenset(), {"idf": False, "idf_reason": "record-level DP is on; exact document frequencies would not be private"})
+    refused = idf_refused(config)
+    if refused is not None:
+        return FeatureStatistics(None, None, frozenset(), refused)
     min_nodes = config.int("min-nodes")
     try:
         nodes = wait_for_nodes(grid, min_nodes, config.float("quorum-wait-s"))

@@ -9,7 +9,7 @@ from flwr.compat.common.recorddict_compat import recorddict_to_fitres
 from flwr.common import parameters_to_ndarrays
 
 from federation.data import LabelledTexts
-from federation.model import IntentModel
+from federation.model import IntentModel, idf_weights
 from federation.secagg import SecAggConfigError, SecAggSettings, check_secagg_config, run_counted_in_process
 from federation.strategies import STRATEGY_NAMES
 from federation.task import TaskConfig
@@ -22,28 +22,38 @@ def _departments(three_topics: LabelledTexts, n: int) -> list[LabelledTexts]:
 
 
 def test_secure_aggregate_equals_fedavg_of_what_departments_sent(three_topics, tmp_path):
-    """One round, four departments: the unmasked sum equals the example-weighted mean of the plain replies."""
-    sent: list[tuple[list[np.ndarray], int]] = []
+    """One round, four departments: the unmasked sum equals the example-weighted mean of the plain replies,
+    and the statistics round before it gives the IDF weights of the summed document frequencies."""
+    sent: list[tuple[list[np.ndarray], int, dict]] = []
 
     def capture(msg: Message, context: Context, call_next):  # type: ignore[no-untyped-def]
         reply = call_next(msg, context)
         if msg.metadata.message_type == MessageType.TRAIN and not reply.has_error():
             fitres = recorddict_to_fitres(reply.content, keep_input=True)
-            sent.append((parameters_to_ndarrays(fitres.parameters), fitres.num_examples))
+            sent.append((parameters_to_ndarrays(fitres.parameters), fitres.num_examples, fitres.metrics))
         return reply
 
     config = {"labels": ",".join(CLASSES), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 1, "seed": 5}
     metrics = run_counted_in_process(_departments(three_topics, 4), out_dir=tmp_path / "secagg", run_config=config, client_mods=[capture])
     assert metrics["failures"] == [] and metrics["completed_rounds"] == 1
-    assert len(sent) == 4
-    total = sum(n for _, n in sent)
-    expected = [sum(n * arrays[j] for arrays, n in sent) / total for j in range(2)]
-    got = IntentModel.load(tmp_path / "secagg").get_arrays()
-    spread = max(float(np.abs(arrays[0] - expected[0]).max()) for arrays, _ in sent)
+    statistics, models = sent[:4], sent[4:]
+    assert len(models) == 4 and all(len(arrays) == 2 for arrays, _, _ in models)
+    saved = IntentModel.load(tmp_path / "secagg")
+    num_docs = sum(m["num-documents"] for _, _, m in statistics)
+    doc_freq = sum(arrays[0] * weight for arrays, weight, _ in statistics)
+    assert doc_freq.max() > 1 and metrics["idf"] is True and metrics["idf_documents"] == num_docs
+    # Each department's (frequencies / weight) × (weight / 10 000) is stochastically rounded to 16 / 2^22,
+    # so its counts are off by less than 0.04; a weight log((1 + N) / (1 + df)) + 1 moves by less than
+    # 4 × 0.04 / (1 + df) ≤ 0.08 where some department has the bucket, and not at all elsewhere.
+    assert np.allclose(saved.idf, idf_weights(doc_freq, num_docs), atol=0.08)
+    assert (saved.idf[doc_freq == 0] == idf_weights(doc_freq, num_docs)[doc_freq == 0]).all()
+    total = sum(n for _, n, _ in models)
+    expected = [sum(n * arrays[j] for arrays, n, _ in models) / total for j in range(2)]
+    spread = max(float(np.abs(arrays[0] - expected[0]).max()) for arrays, _, _ in models)
     assert spread > 0.05  # the departments really differ, so the check below is not trivially met
     # Each department's parameters × (examples / 10 000) are stochastically rounded to 16 / 2^22:
     # after dividing by the summed weights (~0.01 here) the error stays below ~1.5e-3.
-    for g, e in zip(got, expected, strict=True):
+    for g, e in zip(saved.get_arrays(), expected, strict=True):
         assert np.allclose(g, e, atol=2e-3)
     assert metrics["wire_bytes_up_per_department_per_round"] > 0
 
@@ -72,7 +82,7 @@ def test_a_department_over_max_weight_counts_as_max_weight(three_topics, tmp_pat
 
     config = {"labels": ",".join(CLASSES), "request-types": "none", "n-buckets": 1024, "num-server-rounds": 1}
     run_counted_in_process(_departments(three_topics, 3), out_dir=tmp_path / "cap", run_config=config, settings=SecAggSettings(max_weight=20.0), client_mods=[capture])
-    assert sorted(sent) == [20, 20, 20]
+    assert sorted(sent) == [20] * 6  # the statistics round and the training round
 
 
 
