@@ -46,6 +46,8 @@ class PurgeReport:
     blobs_failed: int
     dry_run: bool
     blobs_kept: int = 0
+    orphans_deleted: int = 0
+    orphan_bytes: int = 0
 
     def line(self) -> str:
         """The report as one line for operators and the log."""
@@ -56,12 +58,45 @@ class PurgeReport:
             f"{count} submission{'' if count == 1 else 's'} closed before {self.cutoff:%Y-%m-%d %H:%M} UTC "
             f"(retention {self.retention_days} days)"
         )
-        size = f"{self.bytes_freed / (1024 * 1024):.1f} MiB"
+        size = _mib(self.bytes_freed)
+        orphans = f"{self.orphans_deleted} unreferenced file{'' if self.orphans_deleted == 1 else 's'} ({_mib(self.orphan_bytes)})"
         if self.dry_run:
-            return f"dry run: {scope} would be purged ({self.blobs_deleted} files, {size}); nothing deleted"
+            unreferenced = f"; {orphans} would be deleted" if self.orphans_deleted else ""
+            return f"dry run: {scope} would be purged ({self.blobs_deleted} files, {size}){unreferenced}; nothing deleted"
         failed = f"; {self.blobs_failed} files could not be deleted (see the log)" if self.blobs_failed else ""
         kept = f"; {self.blobs_kept} file{'' if self.blobs_kept == 1 else 's'} kept: uploaded again meanwhile" if self.blobs_kept else ""
-        return f"purged {scope}: {self.blobs_deleted} files deleted, {size} freed{failed}{kept}"
+        unreferenced = f"; {orphans} deleted" if self.orphans_deleted else ""
+        return f"purged {scope}: {self.blobs_deleted} files deleted, {size} freed{failed}{kept}{unreferenced}"
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+@dataclass
+class _Deletions:
+    """Running counts of ``BlobStore.delete`` outcomes."""
+
+    deleted: int = 0
+    freed: int = 0
+    failed: int = 0
+    kept: int = 0
+
+    def delete(self, store: BlobStore, blobs: Iterable[str], *, used_before: float) -> None:
+        """Delete each blob unless it was stored or marked used at or after ``used_before``."""
+        for sha256 in sorted(blobs):
+            try:
+                size = store.delete(sha256, used_before=used_before)
+            except OSError:
+                self.failed += 1
+                logger.warning("could not delete upload blob %s", sha256, exc_info=True)
+                continue
+            if size is None:
+                self.kept += 1
+                logger.info("kept upload blob %s: stored again by a recent upload", sha256)
+            else:
+                self.freed += size
+                self.deleted += 1
 
 
 def expired_submissions(session: Session, *, cutoff: dt.datetime, limit: int | None = None) -> list[Submission]:
@@ -83,23 +118,41 @@ def blobs_of(submission: Submission) -> set[str]:
     return {stored.sha256 for stored in submission.files} | previews
 
 
-def blobs_still_needed(session: Session, *, blobs: set[str], excluding: Iterable[int] = ()) -> set[str]:
-    """Those of ``blobs`` that an unpurged submission (other than ``excluding``) still refers to.
+def blobs_still_needed(session: Session, *, blobs: set[str] | None, excluding: Iterable[int] = ()) -> set[str]:
+    """Those of ``blobs`` (None: all blobs) that an unpurged submission (other than ``excluding``) still refers to.
 
     Files are stored once per content, so two submissions with the same photo share one blob.
     """
-    if not blobs:
+    if blobs is not None and not blobs:
         return set()
     skipped = sorted(set(excluding))
     holders = [Submission.files_purged_at.is_(None), *([Submission.id.not_in(skipped)] if skipped else [])]
+    among = [SubmissionFile.sha256.in_(sorted(blobs))] if blobs is not None else []
     needed = set(session.scalars(
         select(SubmissionFile.sha256)
         .join(Submission, SubmissionFile.submission_id == Submission.id)
-        .where(SubmissionFile.sha256.in_(sorted(blobs)), *holders)
+        .where(*among, *holders)
     ))
     for pages in session.scalars(select(Submission.pages).where(*holders)):
-        needed |= {str(page.get("preview")) for page in pages or []} & blobs
+        previews = {str(page["preview"]) for page in pages or [] if page.get("preview")}
+        needed |= previews if blobs is None else previews & blobs
     return needed
+
+
+def unreferenced_blobs(session_factory: sessionmaker[Session], *, store: BlobStore) -> tuple[set[str], float]:
+    """Stored blobs no unpurged submission refers to, untouched for UPLOAD_GRACE_S, and the time they must stay
+    unused before to be deleted (``BlobStore.delete``'s ``used_before``).
+
+    They are what an upload or a pre-review leaves when its transaction rolls back after storing its files,
+    and what a purge keeps for a re-upload that then fails. The grace period covers an upload between
+    storing its files and its commit, as in the purge.
+    """
+    used_before = time.time() - UPLOAD_GRACE_S
+    candidates = store.unused_since(used_before)
+    if not candidates:
+        return set(), used_before
+    with session_scope(session_factory) as session:
+        return candidates - blobs_still_needed(session, blobs=None), used_before
 
 
 def mark_purged(
@@ -137,7 +190,8 @@ def purge_expired_uploads(
     Each batch is marked purged and audited in one transaction; its blobs are deleted only after that commit
     (a crash in between leaves files on disk, never a submission pointing at missing files), and only those
     no unpurged submission still shares and no upload stored again within UPLOAD_GRACE_S of that check (its
-    submission may not have been committed yet). Owns its transactions.
+    submission may not have been committed yet). Then it deletes the `unreferenced_blobs` (which also
+    retries files a crash or an error left behind). Owns its transactions.
     """
     if retention_days == 0:
         return PurgeReport(retention_days, None, (), 0, 0, 0, dry_run)
@@ -149,9 +203,11 @@ def purge_expired_uploads(
             blobs = set().union(*(blobs_of(s) for s in expired))
             blobs -= blobs_still_needed(session, blobs=blobs, excluding=[s.id for s in expired])
             references = tuple(s.reference for s in expired)
-        return PurgeReport(retention_days, cutoff, references, len(blobs), sum(map(store.size, blobs)), 0, True)
+        orphans, _ = unreferenced_blobs(session_factory, store=store)
+        return PurgeReport(retention_days, cutoff, references, len(blobs), sum(map(store.size, blobs)), 0, True,
+                           orphans_deleted=len(orphans), orphan_bytes=sum(map(store.size, orphans)))
     references: list[str] = []
-    deleted = freed = failed = kept = 0
+    purge = _Deletions()
     while True:
         with session_scope(session_factory) as session:
             batch = expired_submissions(session, cutoff=cutoff, limit=PURGE_BATCH)
@@ -164,21 +220,14 @@ def purge_expired_uploads(
         used_before = time.time() - UPLOAD_GRACE_S
         with session_scope(session_factory) as session:
             blobs -= blobs_still_needed(session, blobs=blobs)
-        for sha256 in sorted(blobs):
-            try:
-                size = store.delete(sha256, used_before=used_before)
-            except OSError:
-                failed += 1
-                logger.warning("could not delete purged upload blob %s", sha256, exc_info=True)
-                continue
-            if size is None:
-                kept += 1
-                logger.info("kept purged upload blob %s: stored again by a recent upload", sha256)
-            else:
-                freed += size
-                deleted += 1
+        purge.delete(store, blobs, used_before=used_before)
         if len(batch) < PURGE_BATCH:
-            return PurgeReport(retention_days, cutoff, tuple(references), deleted, freed, failed, False, kept)
+            break
+    orphans, used_before = unreferenced_blobs(session_factory, store=store)
+    sweep = _Deletions()
+    sweep.delete(store, orphans, used_before=used_before)
+    return PurgeReport(retention_days, cutoff, tuple(references), purge.deleted, purge.freed, purge.failed + sweep.failed, False,
+                       purge.kept, orphans_deleted=sweep.deleted, orphan_bytes=sweep.freed)
 
 
 def schedule_upload_purge(

@@ -90,6 +90,19 @@ class BlobStore:
         aside.unlink()
         return stat.st_size
 
+    def unused_since(self, before: float) -> set[str]:
+        """The hashes of stored blobs last stored or marked used before ``before`` (a POSIX time)."""
+        found = set()
+        for path in self.root.glob("??/??/*"):
+            if not SHA256_PATTERN.match(path.name):
+                continue  # a file being stored or deleted right now
+            try:
+                if path.stat().st_mtime < before:
+                    found.add(path.name)
+            except FileNotFoundError:
+                continue
+        return found
+
     def size(self, sha256: str) -> int:
         """The size of a stored blob in bytes (0 when it is not stored)."""
         try:

@@ -30,7 +30,7 @@ from hotline.submissions import (
     create_handlers,
     purge_expired_uploads,
 )
-from hotline.submissions.retention import PURGE_ACTION, blobs_of
+from hotline.submissions.retention import PURGE_ACTION, UPLOAD_GRACE_S, blobs_of
 from hotline.submissions.storage import BlobStore
 from tests.hotline.conftest import TEST_SECRET, _postgres_schema_url
 from tests.hotline.submissions.conftest import A_CODE, build_app, png_page
@@ -159,6 +159,37 @@ def test_a_file_uploaded_again_while_the_purge_runs_is_kept(
     assert report.references == (reference,) and report.blobs_kept == 1 and report.blobs_deleted == len(blobs) - 1
     assert report.line().endswith("; 1 file kept: uploaded again meanwhile")
     assert store.exists(upload) and not any(store.exists(sha) for sha in blobs - {upload})
+
+
+def test_files_nothing_refers_to_are_deleted_after_the_grace_period(
+    seeded: dict[str, str], app: FastAPI, make_client: Callable[[str | None], TestClient],
+    settings: HotlineSettings, session_factory: sessionmaker[Session], reviewer: FakeReviewer,
+) -> None:
+    store = blob_store(settings)
+    live = _submit(make_client(None), 9)
+    _drain(settings, session_factory, reviewer)
+    live_blobs = _close(session_factory, live, status="approved", days_ago=2, store=store)
+    # An upload whose transaction rolled back, long ago and just now; a purged submission whose files a
+    # crash left on disk (its row is marked purged, the files were not deleted yet).
+    rolled_back = store.put_bytes(b"rolled back upload")
+    just_now = store.put_bytes(b"upload still committing")
+    crashed = _submit(make_client(None), 10)
+    _drain(settings, session_factory, reviewer)
+    crashed_blobs = _close(session_factory, crashed, status="approved", days_ago=2, store=store)
+    with session_scope(session_factory) as session:
+        session.scalar(select(Submission).where(Submission.reference == crashed)).files_purged_at = utcnow()  # type: ignore[union-attr]
+    aged = time.time() - UPLOAD_GRACE_S - 60
+    os.utime(store.path(rolled_back), (aged, aged))
+    orphans = {rolled_back} | crashed_blobs
+
+    dry = purge_expired_uploads(session_factory, store=store, retention_days=30, dry_run=True)
+    assert dry.orphans_deleted == len(orphans) and dry.orphan_bytes == sum(map(store.size, orphans))
+    assert f"; {len(orphans)} unreferenced files (" in dry.line() and all(map(store.exists, orphans))
+    report = purge_expired_uploads(session_factory, store=store, retention_days=30)
+    assert report.references == () and report.orphans_deleted == len(orphans) and report.orphan_bytes == dry.orphan_bytes
+    assert report.line().endswith(f"; {len(orphans)} unreferenced files ({report.orphan_bytes / 2**20:.1f} MiB) deleted")
+    assert not any(map(store.exists, orphans))
+    assert store.exists(just_now) and all(map(store.exists, live_blobs))
 
 
 def test_the_store_deletes_a_blob_only_if_unused_since(tmp_path: Path) -> None:
