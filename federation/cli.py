@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -24,7 +25,7 @@ def _intent() -> None:
     """意图识别 Intent prediction."""
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"错误 error: {message}", err=True)
     raise typer.Exit(code=2)
 
@@ -45,26 +46,36 @@ def simulate(
     ),
     out: Path = typer.Option(..., "--out", help="Directory for model.npz, model.json and metrics.json."),
     seed: int = typer.Option(0, "--seed"),
-    test_fraction: float = typer.Option(0.2, "--test-fraction", help="Stratified held-out share for the metrics."),
+    test_fraction: float = typer.Option(
+        0.2,
+        "--test-fraction",
+        help="Stratified held-out share for the metrics: a first run trains without it and is scored on it; the saved model is then "
+        "trained on every row (0 = no held-out run).",
+    ),
     dp_noise: float = typer.Option(0.0, "--dp-noise", help="Record-level DP-SGD noise multiplier (0 = off)."),
     client_dp_noise: float = typer.Option(0.0, "--client-dp-noise", help="Client-level DP noise multiplier (0 = off)."),
     state_dir: Path | None = typer.Option(None, "--state-dir", help="Departments' ledgers and egress logs (default OUT/state)."),
     verbose: bool = typer.Option(False, "--verbose", help="Show Flower's and Ray's log."),
     secagg: bool = typer.Option(False, "--secagg", help="SecAgg+ secure aggregation: the server sees only the sum (needs --strategy fedavg)."),
 ) -> None:
-    """Train with Flower's simulation engine on a CSV split into departments; write the model and metrics."""
-    from federation.data import DataFileError, parse_partition, partition_indices, read_labelled_csv, stratified_split, write_labelled_csv
+    """Train with Flower's simulation engine on a CSV split into departments; write the model and metrics.
+
+    The held-out figures come from a run on the rest of the rows, scored on the test split; the model
+    written to OUT is trained again on every row, with that run's routing temperature, so no row is
+    left out of it (both runs count in the departments' privacy ledgers).
+    """
+    from federation.data import DataFileError, LabelledTexts, parse_partition, partition_indices, read_labelled_csv, stratified_split, write_labelled_csv
     from federation.settings import FederationSettings
     from federation.simulation import run_federated_simulation
     from federation.strategies import STRATEGY_NAMES
-    from federation.task import TaskConfig, TaskConfigError, check_dual_config
+    from federation.task import TaskConfig, TaskConfigError, check_dual_config, write_metrics
 
     if strategy is None:
         strategy = "fedavg" if secagg else "classwise" if dp_noise > 0 or client_dp_noise > 0 else "cocoa"
     if strategy not in STRATEGY_NAMES:
         _fail(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGY_NAMES)}")
-    if not 0 < test_fraction < 1:
-        _fail("--test-fraction must be between 0 and 1")
+    if not 0 <= test_fraction < 1:
+        _fail("--test-fraction must be at least 0 and below 1")
     try:
         check_dual_config(TaskConfig.from_run_config({"strategy": strategy, "dp-noise-multiplier": dp_noise, "client-dp-noise-multiplier": client_dp_noise}))
     except TaskConfigError as exc:
@@ -87,21 +98,21 @@ def simulate(
     bad = [lab for lab in labels if "," in lab]
     if bad:
         _fail(f"labels must not contain commas: {bad[0]!r}")
-    train_idx, test_idx = stratified_split(rows.labels, test_fraction=test_fraction, seed=seed)
-    train = rows.subset(train_idx)
-    parts = [train.subset(ix) for ix in partition_indices(train.labels, departments, spec, seed=seed)]
-    empty = [i for i, p in enumerate(parts) if len(p) == 0]
-    if empty:
-        _fail(f"department(s) {', '.join(map(str, empty))} got no messages; use fewer departments or another partition")
-    out.mkdir(parents=True, exist_ok=True)
-    test_path = write_labelled_csv(out / "test.csv", rows.subset(test_idx))
-    run_config = {
+
+    def spread(part: LabelledTexts) -> list[LabelledTexts]:
+        parts = [part.subset(ix) for ix in partition_indices(part.labels, departments, spec, seed=seed)]
+        empty = [i for i, p in enumerate(parts) if len(p) == 0]
+        if empty:
+            _fail(f"department(s) {', '.join(map(str, empty))} got no messages; use fewer departments or another partition")
+        return parts
+
+    all_parts = spread(rows)
+    run_config: dict[str, object] = {
         "labels": ",".join(labels),
         "request-types": "none",
         "num-server-rounds": rounds,
         "strategy": strategy,
         "seed": seed,
-        "eval-data-path": str(test_path),
         "dp-noise-multiplier": dp_noise,
         "client-dp-noise-multiplier": client_dp_noise,
     }
@@ -109,14 +120,28 @@ def simulate(
     run = run_federated_simulation
     if secagg:
         from federation.secagg import run_secagg_simulation as run
-    try:
-        metrics = run(parts, out_dir=out, run_config=run_config, state_dir=state_dir, num_cpus=settings.simulation_num_cpus, verbose=verbose)
-    except RuntimeError as exc:
-        _fail(str(exc))
-    final = metrics.get("final_central", {})
+
+    def train(parts: list[LabelledTexts], out_dir: Path, extra: dict[str, object]) -> dict[str, object]:
+        try:
+            return run(parts, out_dir=out_dir, run_config={**run_config, **extra}, state_dir=state_dir or out / "state", num_cpus=settings.simulation_num_cpus, verbose=verbose)
+        except RuntimeError as exc:
+            _fail(str(exc))
+
+    out.mkdir(parents=True, exist_ok=True)
+    held_out: dict[str, object] = {}
+    refit: dict[str, object] = {}
+    if test_fraction > 0:
+        train_idx, test_idx = stratified_split(rows.labels, test_fraction=test_fraction, seed=seed)
+        test_path = write_labelled_csv(out / "test.csv", rows.subset(test_idx))
+        evaluation = train(spread(rows.subset(train_idx)), out / "evaluation", {"eval-data-path": str(test_path)})
+        held_out = {**evaluation["final_central"], "train-rows": len(train_idx), "model-dir": "evaluation"}  # type: ignore[dict-item]
+        refit = {"holdout-fraction": 0.0, "temperature": evaluation["temperature"]}
+    metrics = train(all_parts, out, refit)
+    metrics["held_out"] = held_out
+    write_metrics(out, metrics)
     typer.echo(
         json.dumps(
-            {"out": str(out), "macro_f1": final.get("macro-f1"), "accuracy": final.get("accuracy"), "rounds": rounds, "strategy": strategy, "departments": departments},
+            {"out": str(out), "macro_f1": held_out.get("macro-f1"), "accuracy": held_out.get("accuracy"), "trained_rows": len(rows), "rounds": rounds, "strategy": strategy, "departments": departments},
             ensure_ascii=False,
         )
     )

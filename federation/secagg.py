@@ -198,6 +198,10 @@ class _Float32FedAvg(LegacyFedAvg):
             parameters = ndarrays_to_parameters([np.asarray(a, dtype=np.float32) for a in parameters_to_ndarrays(parameters)])
         return parameters, metrics
 
+    def aggregate_evaluate(self, server_round: int, results: Any, failures: Any) -> tuple[float | None, dict[str, Any]]:
+        """FedAvg's, over the departments that held rows out (none, as in a refit on every row: no evaluation)."""
+        return super().aggregate_evaluate(server_round, [(proxy, res) for proxy, res in results if res.num_examples > 0], failures)
+
 
 class _DocumentFrequencies(LegacyFedAvg):
     """The statistics round's strategy: IDF weights from the securely aggregated document frequencies."""
@@ -265,7 +269,7 @@ def run_secagg_server(*, grid: Grid, context: Context, config: TaskConfig, setti
     rounds: list[dict[str, object]] = []
     eval_cache: dict[str, object] = {}
     last_department_metrics: dict[str, Any] = {}
-    routes = RouteCalibration(len(model.labels))
+    routes = RouteCalibration(len(model.labels), temperature=config.temperature())
     workflow = SecAggPlusWorkflow(
         num_shares=chosen.num_shares,
         reconstruction_threshold=chosen.reconstruction_threshold,

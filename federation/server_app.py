@@ -98,14 +98,16 @@ class RouteCalibration:
     model as the hotline will route with it (`IntentModel.scores`).
 
     The temperature is the one the previous round's evaluation calibrated (none in round 1, which is
-    then scored without prior correction); the label counts are the latest each department sent with
-    its training, summed.
+    then scored without prior correction), or `temperature` when the run fixes it (run config
+    `temperature` > 0: a refit on every row takes its evaluation run's); the label counts are the
+    latest each department sent with its training, summed.
     """
 
-    def __init__(self, num_labels: int) -> None:
+    def __init__(self, num_labels: int, *, temperature: float = 0.0) -> None:
         self.num_labels = num_labels
         self.counts_by_node: dict[int, np.ndarray] = {}
-        self.calibrated: float | None = None
+        self.fixed = temperature > 0
+        self.calibrated: float | None = temperature if self.fixed else None
         self.evaluated_with: dict[str, object] = {}
 
     def note_counts(self, node: int, counts: Sequence[float] | None) -> None:
@@ -124,8 +126,10 @@ class RouteCalibration:
         return dict(self.evaluated_with)
 
     def note_nll(self, nll: Sequence[float]) -> None:
-        """The departments' summed NLL per grid temperature: it calibrates the next round."""
-        self.calibrated = pick_temperature(list(nll))
+        """The departments' summed NLL per grid temperature: it calibrates the next round (unless the run
+        fixes the temperature or the evaluation measured nothing)."""
+        if not self.fixed and any(nll):
+            self.calibrated = pick_temperature(list(nll))
 
     def apply(self, model: IntentModel) -> None:
         """Give `model` the temperature and label counts the last evaluation scored with (a one-round run,
@@ -137,9 +141,9 @@ class RouteCalibration:
 class Calibration(StrategyWrapper):
     """A strategy whose evaluations score with `RouteCalibration`'s temperature and label counts."""
 
-    def __init__(self, inner: Strategy, *, num_labels: int) -> None:
+    def __init__(self, inner: Strategy, *, num_labels: int, temperature: float = 0.0) -> None:
         super().__init__(inner)
-        self.routes = RouteCalibration(num_labels)
+        self.routes = RouteCalibration(num_labels, temperature=temperature)
 
     def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
         """Note each department's label counts, then aggregate as the wrapped strategy does."""
@@ -258,7 +262,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         )
     if config.float("server-momentum") > 0:
         strategy = ServerMomentum(strategy, momentum=config.float("server-momentum"))
-    calibration = Calibration(strategy, num_labels=len(model.labels))
+    calibration = Calibration(strategy, num_labels=len(model.labels), temperature=config.temperature())
     eval_path = config.str("eval-data-path")
     rounds: list[dict[str, object]] = []
     eval_cache: dict[str, object] = {}

@@ -99,6 +99,14 @@ def metric_list(msg: Message, key: str) -> list[float] | None:
     return list(record[key]) if key in record else None  # type: ignore[arg-type]
 
 
+def _measured(msg: Message) -> bool:
+    """False for an evaluation reply that scored no held-out rows: it has nothing to average."""
+    if msg.has_error():
+        return True
+    record = next(iter(msg.content.metric_records.values()), {})
+    return float(record.get("num-examples", 1)) > 0  # type: ignore[arg-type]
+
+
 def _arrays(msg: Message) -> list[np.ndarray]:
     return next(iter(msg.content.array_records.values())).to_numpy_ndarrays()
 
@@ -241,8 +249,12 @@ class QuorumMixin:
         return super().aggregate_train(server_round, replies)  # type: ignore[misc]
 
     def aggregate_evaluate(self, server_round: int, replies: Iterable[Message]) -> MetricRecord | None:
-        """Aggregate evaluation metrics and keep the latest for calibration."""
-        metrics = super().aggregate_evaluate(server_round, replies)  # type: ignore[misc]
+        """Aggregate the evaluation metrics of departments that held rows out; keep the latest for calibration.
+
+        With none (`holdout-fraction` 0, or departments too small to hold a row out), the round has no
+        evaluation metrics and the calibration stays as it was.
+        """
+        metrics = super().aggregate_evaluate(server_round, [m for m in replies if _measured(m)])  # type: ignore[misc]
         if metrics is not None:
             self.last_evaluate_metrics = metrics
         return metrics

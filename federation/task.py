@@ -55,6 +55,7 @@ DEFAULT_RUN_CONFIG: dict[str, object] = {
     "label-column": LABEL_COLUMN,
     "request-type-column": REQUEST_TYPE_COLUMN,
     "holdout-fraction": 0.1,
+    "temperature": 0.0,
     "dp-noise-multiplier": 0.0,
     "dp-clip-norm": 1.0,
     "dp-sampling-rate": 0.05,
@@ -156,6 +157,13 @@ class TaskConfig:
         """τ of the prior correction: 0 under record- or client-level DP, whose noise-dominated scores it only pushes to rare labels."""
         noisy = self.dp() is not None or self.float("client-dp-noise-multiplier") > 0
         return 0.0 if noisy else self.float("prior-correction")
+
+    def temperature(self) -> float:
+        """The routing temperature the run fixes (`temperature` > 0), or 0: calibrated on the departments' held-out rows."""
+        value = self.float("temperature")
+        if value < 0:
+            raise TaskConfigError(f"run-config 'temperature' must be 0 (calibrate) or positive, got {value}")
+        return value
 
     def new_model(self) -> IntentModel:
         """A zero-initialised model for this run's labels, loss and feature space (no IDF weights yet)."""

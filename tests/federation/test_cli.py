@@ -59,6 +59,7 @@ def test_simulate_rejects_bad_options_without_traceback(tmp_path):
         (["--strategy", "magic"], "unknown strategy"),
         (["--strategy", "cocoa", "--dp-noise", "1.0"], "record-level DP"),
         (["--label-column", "topic"], "missing column"),
+        (["--test-fraction", "1"], "--test-fraction"),
     ]:
         result = runner.invoke(app, ["simulate", "--data", str(csv_path), "--text-columns", "title", "--out", str(tmp_path / "o"), *args])
         assert result.exit_code == 2, result.output
@@ -72,8 +73,9 @@ def test_ledger_command_reports_missing_state(tmp_path):
 
 @pytest.mark.flower
 @pytest.mark.slow
+@pytest.mark.timeout(480)
 def test_simulate_end_to_end_with_flower_then_predict(tmp_path, three_topics):
-    """Real Flower simulation (Ray): 3 departments by label, DP-SGD on, then the predict contract."""
+    """Real Flower simulation (Ray): 3 departments by label, DP-SGD on, a held-out run and the refit on every row, then the predict contract."""
     data = write_labelled_csv(tmp_path / "msgs.csv", three_topics)
     out = tmp_path / "model"
     env = {**os.environ, "HOTLINE_FEDERATION_SIMULATION_NUM_CPUS": "2"}
@@ -81,7 +83,7 @@ def test_simulate_end_to_end_with_flower_then_predict(tmp_path, three_topics):
     proc = subprocess.run(
         [*cmd, "federation", "simulate", "--data", str(data), "--text-columns", "text", "--label-column", "label",
          "--departments", "3", "--partition", "by-label:0.1", "--rounds", "2", "--out", str(out), "--seed", "1", "--dp-noise", "0.8"],
-        capture_output=True, text=True, timeout=240, env=env,
+        capture_output=True, text=True, timeout=400, env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -89,14 +91,20 @@ def test_simulate_end_to_end_with_flower_then_predict(tmp_path, three_topics):
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["num_rounds"] == 2 and metrics["skipped_rounds"] == [] and len(metrics["rounds"]) == 2
     assert len((out / "rounds.jsonl").read_text(encoding="utf-8").splitlines()) == 2
+    # The figures are the held-out run's (96 rows, scored on the other 24); the saved model learnt from all 120.
+    held_out = metrics["held_out"]
+    assert held_out["macro-f1"] == summary["macro_f1"] and held_out["train-rows"] == 96 and held_out["num-examples"] == 24
+    assert summary["trained_rows"] == 120 and (out / "evaluation" / "model.json").is_file()
     model = IntentModel.load(out)
-    assert model.labels == ("fund", "noise", "wages")
+    assert model.labels == ("fund", "noise", "wages") and sum(model.label_counts) == 120
+    assert model.temperature == json.loads((out / "evaluation" / "metrics.json").read_text(encoding="utf-8"))["temperature"]
+    # Both runs read the departments' records: both count in their ledgers and egress logs.
     ledgers = runner.invoke(app, ["ledger", "--state-dir", str(out / "state")])
     rows = [json.loads(line) for line in ledgers.stdout.splitlines()]
     assert [r["department_id"] for r in rows] == ["department-0", "department-1", "department-2"]
-    assert all(r["dp_rounds"] == 2 and r["epsilon"] > 0 for r in rows)
+    assert all(r["dp_rounds"] == 4 and r["epsilon"] > 0 for r in rows)
     egress = (out / "state" / "department-0" / "egress.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(egress) == 2 and json.loads(egress[0])["dp"]["noise_multiplier"] == 0.8
+    assert len(egress) == 4 and json.loads(egress[0])["dp"]["noise_multiplier"] == 0.8
     result = runner.invoke(intent_app, ["predict", "--model", str(out)], input='{"text": "公积金贷款额度怎么算"}\n')
     assert json.loads(result.stdout)["label"] in model.labels
 

@@ -119,3 +119,12 @@ def test_secagg_runs_route_with_the_departments_label_counts_as_plain_runs_do(th
     assert told[:3] == [{}] * 3  # round 1: uncalibrated, scored without the correction
     counts = np.asarray(model.label_counts, dtype=np.int64).tobytes()
     assert told[3:] == [{"temperature": model.temperature, "label-counts": counts}] * 3
+
+
+def test_a_secagg_refit_on_every_row_keeps_the_temperature_it_was_given(three_topics, tmp_path):
+    """`holdout-fraction` 0: no department evaluates anything, and the run still ends with the given temperature."""
+    config = {"labels": ",".join(CLASSES), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 2, "holdout-fraction": 0.0, "temperature": 0.37}
+    metrics = run_counted_in_process(_departments(three_topics, 3), out_dir=tmp_path / "secagg", run_config=config)
+    assert metrics["failures"] == [] and metrics["completed_rounds"] == 2 and metrics["final_departments"] == {}
+    model = IntentModel.load(tmp_path / "secagg")
+    assert model.temperature == 0.37 and model.label_counts == (40, 40, 40)

@@ -9,8 +9,9 @@ import pytest
 
 from federation.data import LabelledTexts, stratified_split, write_labelled_csv
 from federation.model import IntentModel
+from federation.server_app import RouteCalibration
 from federation.simulation import run_in_process
-from federation.task import TaskConfig, evaluate_centrally
+from federation.task import TaskConfig, TaskConfigError, evaluate_centrally
 
 CONFIG = {"labels": "fund,noise,wages", "request-types": "none", "n-buckets": 4096, "num-server-rounds": 3}
 
@@ -48,6 +49,29 @@ def test_the_saved_model_routes_as_the_last_round_was_measured(tmp_path, three_t
     assert evaluate_centrally(model, eval_csv, TaskConfig.from_run_config(config)) == metrics["final_central"]
     assert TaskConfig.from_run_config({**config, "dp-noise-multiplier": 1.0}).new_model().prior_correction == 0.0
     assert TaskConfig.from_run_config({**config, "client-dp-noise-multiplier": 0.5}).new_model().prior_correction == 0.0
+
+
+def test_a_run_on_every_row_routes_with_the_temperature_it_was_given(tmp_path, three_topics):
+    # `holdout-fraction` 0: no department holds a row out, so no evaluation measures anything; the run
+    # still completes, trains on all 120 rows and keeps the fixed temperature (simulate's refit).
+    metrics = run_in_process(_parts(three_topics, 3), out_dir=tmp_path, run_config={**CONFIG, "holdout-fraction": 0.0, "temperature": 0.37})
+    assert metrics["failures"] == [] and metrics["skipped_rounds"] == [] and metrics["final_departments"] == {}
+    model = IntentModel.load(tmp_path)
+    assert model.temperature == 0.37 and model.label_counts == (40, 40, 40)
+    assert [p.label for p in model.predict(["公积金贷款怎么办", "工地噪音", "老板拖欠工资"])] == ["fund", "noise", "wages"]
+    with pytest.raises(TaskConfigError, match="'temperature'"):
+        TaskConfig.from_run_config({**CONFIG, "temperature": -1}).temperature()
+
+
+def test_an_evaluation_that_measured_nothing_leaves_the_calibration_alone():
+    grid = IntentModel.temperature_grid()
+    routes = RouteCalibration(3)
+    routes.note_nll([2.0, 1.0] + [3.0] * (len(grid) - 2))
+    routes.note_nll([0.0] * len(grid))
+    assert routes.evaluation_config() == {"temperature": grid[1]}
+    fixed = RouteCalibration(3, temperature=0.5)
+    fixed.note_nll([2.0, 1.0] + [3.0] * (len(grid) - 2))
+    assert fixed.evaluation_config() == {"temperature": 0.5}
 
 
 def test_a_failing_department_below_quorum_skips_rounds_and_keeps_the_model(tmp_path, three_topics):
