@@ -60,15 +60,14 @@ def simulate(
 ) -> None:
     """Train with Flower's simulation engine on a CSV split into departments; write the model and metrics.
 
-    The held-out figures come from a run on the rest of the rows, scored on the test split; the model
-    written to OUT is trained again on every row, with that run's routing temperature, so no row is
-    left out of it (both runs count in the departments' privacy ledgers).
+    A held-out run gives the metrics; the model in OUT is then trained on every row
+    (`federation.simulation.train_held_out_and_refit`).
     """
-    from federation.data import DataFileError, LabelledTexts, parse_partition, partition_indices, read_labelled_csv, stratified_split, write_labelled_csv
+    from federation.data import DataFileError, parse_partition, read_labelled_csv
     from federation.settings import FederationSettings
-    from federation.simulation import run_federated_simulation
+    from federation.simulation import run_federated_simulation, train_held_out_and_refit
     from federation.strategies import STRATEGY_NAMES
-    from federation.task import TaskConfig, TaskConfigError, check_dual_config, write_metrics
+    from federation.task import TaskConfig, TaskConfigError, check_dual_config
 
     if strategy is None:
         strategy = "fedavg" if secagg else "classwise" if dp_noise > 0 or client_dp_noise > 0 else "cocoa"
@@ -99,14 +98,6 @@ def simulate(
     if bad:
         _fail(f"labels must not contain commas: {bad[0]!r}")
 
-    def spread(part: LabelledTexts) -> list[LabelledTexts]:
-        parts = [part.subset(ix) for ix in partition_indices(part.labels, departments, spec, seed=seed)]
-        empty = [i for i, p in enumerate(parts) if len(p) == 0]
-        if empty:
-            _fail(f"department(s) {', '.join(map(str, empty))} got no messages; use fewer departments or another partition")
-        return parts
-
-    all_parts = spread(rows)
     run_config: dict[str, object] = {
         "labels": ",".join(labels),
         "request-types": "none",
@@ -117,28 +108,26 @@ def simulate(
         "client-dp-noise-multiplier": client_dp_noise,
     }
     settings = FederationSettings()
-    run = run_federated_simulation
+    runner = run_federated_simulation
     if secagg:
-        from federation.secagg import run_secagg_simulation as run
-
-    def train(parts: list[LabelledTexts], out_dir: Path, extra: dict[str, object]) -> dict[str, object]:
-        try:
-            return run(parts, out_dir=out_dir, run_config={**run_config, **extra}, state_dir=state_dir or out / "state", num_cpus=settings.simulation_num_cpus, verbose=verbose)
-        except RuntimeError as exc:
-            _fail(str(exc))
-
-    out.mkdir(parents=True, exist_ok=True)
-    held_out: dict[str, object] = {}
-    refit: dict[str, object] = {}
-    if test_fraction > 0:
-        train_idx, test_idx = stratified_split(rows.labels, test_fraction=test_fraction, seed=seed)
-        test_path = write_labelled_csv(out / "test.csv", rows.subset(test_idx))
-        evaluation = train(spread(rows.subset(train_idx)), out / "evaluation", {"eval-data-path": str(test_path)})
-        held_out = {**evaluation["final_central"], "train-rows": len(train_idx), "model-dir": "evaluation"}  # type: ignore[dict-item]
-        refit = {"holdout-fraction": 0.0, "temperature": evaluation["temperature"]}
-    metrics = train(all_parts, out, refit)
-    metrics["held_out"] = held_out
-    write_metrics(out, metrics)
+        from federation.secagg import run_secagg_simulation as runner
+    try:
+        metrics = train_held_out_and_refit(
+            rows,
+            departments=departments,
+            partition=spec,
+            test_fraction=test_fraction,
+            out_dir=out,
+            run_config=run_config,
+            state_dir=state_dir,
+            seed=seed,
+            runner=runner,
+            num_cpus=settings.simulation_num_cpus,
+            verbose=verbose,
+        )
+    except (DataFileError, RuntimeError) as exc:
+        _fail(str(exc))
+    held_out: dict[str, object] = metrics["held_out"]  # type: ignore[assignment]
     typer.echo(
         json.dumps(
             {"out": str(out), "macro_f1": held_out.get("macro-f1"), "accuracy": held_out.get("accuracy"), "trained_rows": len(rows), "rounds": rounds, "strategy": strategy, "departments": departments},

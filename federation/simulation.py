@@ -8,8 +8,8 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from federation.data import LabelledTexts, write_labelled_csv
-from federation.task import METRICS_FILE
+from federation.data import DataFileError, LabelledTexts, PartitionSpec, partition_indices, stratified_split, write_labelled_csv
+from federation.task import METRICS_FILE, write_metrics
 
 
 def write_partitions(partitions: Sequence[LabelledTexts], directory: str | Path) -> Path:
@@ -163,4 +163,54 @@ def run_in_process(
     finally:
         TaskIdentity._run_id, TaskIdentity._node_id, TaskIdentity._task_id = saved
     metrics["failures"] = grid.failures
+    return metrics
+
+
+def train_held_out_and_refit(
+    rows: LabelledTexts,
+    *,
+    departments: int,
+    partition: PartitionSpec,
+    test_fraction: float,
+    out_dir: str | Path,
+    run_config: Mapping[str, object],
+    state_dir: str | Path | None = None,
+    seed: int = 0,
+    runner: Callable[..., dict[str, object]] = run_federated_simulation,
+    **runner_options: object,
+) -> dict[str, object]:
+    """`hotline federation simulate`'s recipe: measure on held-out rows, then train the saved model on every row.
+
+    With `test_fraction` > 0, a held-out run trains on the rest of the rows spread over `departments`
+    and is scored on a stratified test split (`out_dir/test.csv`; its files in `out_dir/evaluation`).
+    The refit then spreads every row over the departments (same rule and seed) and trains with
+    `holdout-fraction` 0 and the held-out run's calibrated temperature, so no row is kept back from
+    the model written to `out_dir`. Both runs write to the same departments' ledgers (`state_dir`,
+    default `out_dir/state`). Returns the refit's metrics with `held_out` (empty when `test_fraction`
+    is 0: one run, calibrated on the departments' own held-out rows). Raises DataFileError when a
+    department would get no rows.
+    """
+    out = Path(out_dir)
+    state = Path(state_dir) if state_dir else out / "state"
+
+    def spread(part: LabelledTexts) -> list[LabelledTexts]:
+        parts = [part.subset(ix) for ix in partition_indices(part.labels, departments, partition, seed=seed)]
+        empty = [i for i, p in enumerate(parts) if len(p) == 0]
+        if empty:
+            raise DataFileError(f"department(s) {', '.join(map(str, empty))} got no messages; use fewer departments or another partition")
+        return parts
+
+    every_row = spread(rows)
+    held_out: dict[str, object] = {}
+    refit: dict[str, object] = {}
+    if test_fraction > 0:
+        train_idx, test_idx = stratified_split(rows.labels, test_fraction=test_fraction, seed=seed)
+        test_path = write_labelled_csv(out / "test.csv", rows.subset(test_idx))
+        config = {**run_config, "eval-data-path": str(test_path)}
+        evaluation = runner(spread(rows.subset(train_idx)), out_dir=out / "evaluation", run_config=config, state_dir=state, **runner_options)
+        held_out = {**evaluation["final_central"], "train-rows": len(train_idx), "model-dir": "evaluation"}  # type: ignore[dict-item]
+        refit = {"holdout-fraction": 0.0, "temperature": evaluation["temperature"]}
+    metrics = runner(every_row, out_dir=out, run_config={**run_config, **refit}, state_dir=state, **runner_options)
+    metrics["held_out"] = held_out
+    write_metrics(out, metrics)
     return metrics

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from federation.data import LabelledTexts, stratified_split, write_labelled_csv
+from federation.data import DataFileError, LabelledTexts, parse_partition, stratified_split, write_labelled_csv
 from federation.model import IntentModel
 from federation.server_app import RouteCalibration
-from federation.simulation import run_in_process
+from federation.simulation import run_in_process, train_held_out_and_refit
 from federation.task import TaskConfig, TaskConfigError, evaluate_centrally
 
 CONFIG = {"labels": "fund,noise,wages", "request-types": "none", "n-buckets": 4096, "num-server-rounds": 3}
@@ -61,6 +61,28 @@ def test_a_run_on_every_row_routes_with_the_temperature_it_was_given(tmp_path, t
     assert [p.label for p in model.predict(["公积金贷款怎么办", "工地噪音", "老板拖欠工资"])] == ["fund", "noise", "wages"]
     with pytest.raises(TaskConfigError, match="'temperature'"):
         TaskConfig.from_run_config({**CONFIG, "temperature": -1}).temperature()
+
+
+def test_simulate_measures_on_held_out_rows_then_trains_on_every_row(tmp_path, three_topics):
+    def simulate(out, test_fraction, departments=3, partition="iid"):
+        return train_held_out_and_refit(
+            three_topics, departments=departments, partition=parse_partition(partition), test_fraction=test_fraction, out_dir=out, run_config=CONFIG, runner=run_in_process
+        )
+
+    metrics = simulate(tmp_path, 0.2)
+    evaluation = json.loads((tmp_path / "evaluation" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["held_out"] == {**evaluation["final_central"], "train-rows": 96, "model-dir": "evaluation"}
+    assert metrics["held_out"]["num-examples"] == 24 and metrics["held_out"]["macro-f1"] > 0.9
+    assert json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))["held_out"] == metrics["held_out"]
+    model = IntentModel.load(tmp_path)
+    assert sum(model.label_counts) == 120 and model.temperature == evaluation["temperature"]
+    egress = (tmp_path / "state" / "department-0" / "egress.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(egress) == 2 * (1 + CONFIG["num-server-rounds"])  # both runs: statistics and three rounds each
+    alone = simulate(tmp_path / "alone", 0.0)
+    assert alone["held_out"] == {} and not (tmp_path / "alone" / "evaluation").exists()
+    assert sum(IntentModel.load(tmp_path / "alone").label_counts) < 120  # departments kept their 10 % to calibrate
+    with pytest.raises(DataFileError, match="department"):
+        simulate(tmp_path / "empty", 0.2, departments=5, partition="by-label:0")
 
 
 def test_an_evaluation_that_measured_nothing_leaves_the_calibration_alone():
