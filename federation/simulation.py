@@ -188,7 +188,7 @@ def train_held_out_and_refit(
     the model written to `out_dir`. Both runs write to the same departments' ledgers (`state_dir`,
     default `out_dir/state`). Returns the refit's metrics with `held_out` (empty when `test_fraction`
     is 0: one run, calibrated on the departments' own held-out rows). Raises DataFileError when a
-    department would get no rows.
+    department would get no rows or the test split none.
     """
     out = Path(out_dir)
     state = Path(state_dir) if state_dir else out / "state"
@@ -205,6 +205,8 @@ def train_held_out_and_refit(
     refit: dict[str, object] = {}
     if test_fraction > 0:
         train_idx, test_idx = stratified_split(rows.labels, test_fraction=test_fraction, seed=seed)
+        if not len(test_idx):
+            raise DataFileError(f"holding out {test_fraction:.0%} leaves no test rows (a label lends one from 3 rows on): give more rows, or a test fraction of 0")
         test_path = write_labelled_csv(out / "test.csv", rows.subset(test_idx))
         config = {**run_config, "eval-data-path": str(test_path)}
         evaluation = runner(spread(rows.subset(train_idx)), out_dir=out / "evaluation", run_config=config, state_dir=state, **runner_options)

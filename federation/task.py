@@ -125,8 +125,17 @@ class TaskConfig:
         raise TaskConfigError(f"run-config {key!r} must be true or false, got {value!r}")
 
     def list(self, key: str) -> list[str]:
-        """A comma-separated list setting (empty string = empty list)."""
-        return [v.strip() for v in self.str(key).split(",") if v.strip()]
+        """A list setting: comma-separated, or a JSON array of strings (names that hold commas); empty string = empty list."""
+        text = self.str(key).strip()
+        if not text.startswith("["):
+            return [v.strip() for v in text.split(",") if v.strip()]
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TaskConfigError(f"run-config {key!r} starts like a JSON array but is not one ({exc.msg})") from exc
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise TaskConfigError(f"run-config {key!r} must be a JSON array of strings")
+        return [v.strip() for v in values if v.strip()]
 
     def labels(self) -> tuple[str, ...]:
         """The intent labels every department trains on (default: the product taxonomy)."""

@@ -85,6 +85,24 @@ def test_simulate_measures_on_held_out_rows_then_trains_on_every_row(tmp_path, t
         simulate(tmp_path / "empty", 0.2, departments=5, partition="by-label:0")
 
 
+def test_labels_may_hold_commas_and_a_test_split_must_hold_rows(tmp_path, three_topics):
+    renamed = {"fund": "住房,公积金", "noise": "噪音", "wages": "欠薪, 劳动"}
+    data = LabelledTexts(three_topics.texts, [renamed[label] for label in three_topics.labels])
+    labels = sorted(renamed.values())
+    config = {**CONFIG, "labels": json.dumps(labels, ensure_ascii=False)}
+    assert TaskConfig.from_run_config(config).labels() == tuple(labels)
+    metrics = train_held_out_and_refit(data, departments=3, partition=parse_partition("iid"), test_fraction=0.2, out_dir=tmp_path, run_config=config, runner=run_in_process)
+    assert metrics["held_out"]["macro-f1"] > 0.9
+    model = IntentModel.load(tmp_path)
+    assert model.labels == tuple(labels) and model.predict(["公积金贷款怎么办"])[0].label == "住房,公积金"
+    for bad in ('["噪音", 3]', "[噪音"):
+        with pytest.raises(TaskConfigError, match="'labels'"):
+            TaskConfig.from_run_config({**CONFIG, "labels": bad}).labels()
+    two_each = data.subset([0, 1, 40, 41, 80, 81])
+    with pytest.raises(DataFileError, match="no test rows"):
+        train_held_out_and_refit(two_each, departments=3, partition=parse_partition("iid"), test_fraction=0.2, out_dir=tmp_path / "tiny", run_config=config, runner=run_in_process)
+
+
 def test_an_evaluation_that_measured_nothing_leaves_the_calibration_alone():
     grid = IntentModel.temperature_grid()
     routes = RouteCalibration(3)
