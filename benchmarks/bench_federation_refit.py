@@ -6,7 +6,7 @@ through the in-process grid: a held-out run (its model was what `simulate` saved
 80 % of the file, of which departments keep 10 % to calibrate) and the refit on every row with that
 run's temperature. Both models are scored on the new messages, paired per split, and so is
 `--test-fraction 0` (one run on every row, departments keeping 10 % to calibrate). Also printed: the
-held-out estimate (`metrics.json` `held_out`), to set beside the refit's score on new messages.
+held-out estimate (`metrics.json` `final_central`), to set beside the refit's score on new messages.
 Ends with one JSON line.
 
     cd benchmarks && ../.venv/bin/python bench_federation_refit.py [--splits 5] [--rounds 20] [--datasets zhihu,taipei] [--new-fraction 0.4]
@@ -60,7 +60,7 @@ def main() -> None:
                 held.append(evaluate(IntentModel.load(out / "evaluation"), new))
                 refit.append(evaluate(IntentModel.load(out), new))
                 alone.append(evaluate(IntentModel.load(out / "alone"), new))
-                estimate.append(float(metrics["held_out"]["macro-f1"]))  # type: ignore[index]
+                estimate.append(float(metrics["final_central"]["macro-f1"]))  # type: ignore[index]
             gain = 100 * (np.asarray(refit) - np.asarray(held))
             row = {
                 "departments": n_depts,

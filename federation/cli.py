@@ -124,10 +124,10 @@ def simulate(
         )
     except (DataFileError, RuntimeError) as exc:
         _fail(str(exc))
-    held_out: dict[str, object] = metrics["held_out"]  # type: ignore[assignment]
+    final: dict[str, object] = metrics["final_central"]  # type: ignore[assignment]
     typer.echo(
         json.dumps(
-            {"out": str(out), "macro_f1": held_out.get("macro-f1"), "accuracy": held_out.get("accuracy"), "trained_rows": len(rows), "rounds": rounds, "strategy": strategy, "departments": departments},
+            {"out": str(out), "macro_f1": final.get("macro-f1"), "accuracy": final.get("accuracy"), "trained_rows": len(rows), "rounds": rounds, "strategy": strategy, "departments": departments},
             ensure_ascii=False,
         )
     )

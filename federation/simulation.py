@@ -186,9 +186,11 @@ def train_held_out_and_refit(
     The refit then spreads every row over the departments (same rule and seed) and trains with
     `holdout-fraction` 0 and the held-out run's calibrated temperature, so no row is kept back from
     the model written to `out_dir`. Both runs write to the same departments' ledgers (`state_dir`,
-    default `out_dir/state`). Returns the refit's metrics with `held_out` (empty when `test_fraction`
-    is 0: one run, calibrated on the departments' own held-out rows). Raises DataFileError when a
-    department would get no rows or the test split none.
+    default `out_dir/state`). Returns the refit's metrics (also written to `out_dir/metrics.json`),
+    whose `final_central` is the held-out run's score on the test split (the refit is not scored: every
+    row trained it) and `held_out` says so: its `train-rows`, `test-rows` and `model-dir`. With
+    `test_fraction` 0 there is one run, calibrated on the departments' own held-out rows, and both
+    are empty. Raises DataFileError when a department would get no rows or the test split none.
     """
     out = Path(out_dir)
     state = Path(state_dir) if state_dir else out / "state"
@@ -202,6 +204,7 @@ def train_held_out_and_refit(
 
     every_row = spread(rows)
     held_out: dict[str, object] = {}
+    final_central: object = {}
     refit: dict[str, object] = {}
     if test_fraction > 0:
         train_idx, test_idx = stratified_split(rows.labels, test_fraction=test_fraction, seed=seed)
@@ -210,9 +213,10 @@ def train_held_out_and_refit(
         test_path = write_labelled_csv(out / "test.csv", rows.subset(test_idx))
         config = {**run_config, "eval-data-path": str(test_path)}
         evaluation = runner(spread(rows.subset(train_idx)), out_dir=out / "evaluation", run_config=config, state_dir=state, **runner_options)
-        held_out = {**evaluation["final_central"], "train-rows": len(train_idx), "model-dir": "evaluation"}  # type: ignore[dict-item]
+        held_out = {"train-rows": len(train_idx), "test-rows": len(test_idx), "model-dir": "evaluation"}
+        final_central = evaluation["final_central"]
         refit = {"holdout-fraction": 0.0, "temperature": evaluation["temperature"]}
     metrics = runner(every_row, out_dir=out, run_config={**run_config, **refit}, state_dir=state, **runner_options)
-    metrics["held_out"] = held_out
+    metrics.update(final_central=final_central, held_out=held_out)
     write_metrics(out, metrics)
     return metrics

@@ -92,8 +92,8 @@ def test_simulate_end_to_end_with_flower_then_predict(tmp_path, three_topics):
     assert metrics["num_rounds"] == 2 and metrics["skipped_rounds"] == [] and len(metrics["rounds"]) == 2
     assert len((out / "rounds.jsonl").read_text(encoding="utf-8").splitlines()) == 2
     # The figures are the held-out run's (96 rows, scored on the other 24); the saved model learnt from all 120.
-    held_out = metrics["held_out"]
-    assert held_out["macro-f1"] == summary["macro_f1"] and held_out["train-rows"] == 96 and held_out["num-examples"] == 24
+    assert metrics["held_out"] == {"train-rows": 96, "test-rows": 24, "model-dir": "evaluation"}
+    assert metrics["final_central"]["macro-f1"] == summary["macro_f1"] and metrics["final_central"]["num-examples"] == 24
     assert summary["trained_rows"] == 120 and (out / "evaluation" / "model.json").is_file()
     model = IntentModel.load(out)
     assert model.labels == ("fund", "noise", "wages") and sum(model.label_counts) == 120

@@ -71,15 +71,16 @@ def test_simulate_measures_on_held_out_rows_then_trains_on_every_row(tmp_path, t
 
     metrics = simulate(tmp_path, 0.2)
     evaluation = json.loads((tmp_path / "evaluation" / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["held_out"] == {**evaluation["final_central"], "train-rows": 96, "model-dir": "evaluation"}
-    assert metrics["held_out"]["num-examples"] == 24 and metrics["held_out"]["macro-f1"] > 0.9
-    assert json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))["held_out"] == metrics["held_out"]
+    assert metrics["held_out"] == {"train-rows": 96, "test-rows": 24, "model-dir": "evaluation"}
+    assert metrics["final_central"] == evaluation["final_central"] and metrics["final_central"]["macro-f1"] > 0.9
+    written = json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8"))
+    assert (written["held_out"], written["final_central"]) == (metrics["held_out"], metrics["final_central"])
     model = IntentModel.load(tmp_path)
     assert sum(model.label_counts) == 120 and model.temperature == evaluation["temperature"]
     egress = (tmp_path / "state" / "department-0" / "egress.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(egress) == 2 * (1 + CONFIG["num-server-rounds"])  # both runs: statistics and three rounds each
     alone = simulate(tmp_path / "alone", 0.0)
-    assert alone["held_out"] == {} and not (tmp_path / "alone" / "evaluation").exists()
+    assert alone["held_out"] == alone["final_central"] == {} and not (tmp_path / "alone" / "evaluation").exists()
     assert sum(IntentModel.load(tmp_path / "alone").label_counts) < 120  # departments kept their 10 % to calibrate
     with pytest.raises(DataFileError, match="department"):
         simulate(tmp_path / "empty", 0.2, departments=5, partition="by-label:0")
@@ -92,7 +93,7 @@ def test_labels_may_hold_commas_and_a_test_split_must_hold_rows(tmp_path, three_
     config = {**CONFIG, "labels": json.dumps(labels, ensure_ascii=False)}
     assert TaskConfig.from_run_config(config).labels() == tuple(labels)
     metrics = train_held_out_and_refit(data, departments=3, partition=parse_partition("iid"), test_fraction=0.2, out_dir=tmp_path, run_config=config, runner=run_in_process)
-    assert metrics["held_out"]["macro-f1"] > 0.9
+    assert metrics["final_central"]["macro-f1"] > 0.9
     model = IntentModel.load(tmp_path)
     assert model.labels == tuple(labels) and model.predict(["公积金贷款怎么办"])[0].label == "住房,公积金"
     for bad in ('["噪音", 3]', "[噪音"):
