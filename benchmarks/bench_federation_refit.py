@@ -47,12 +47,12 @@ def main() -> None:
         data = loader()
         labels = sorted(set(data.labels))
         for spec in ("by-label", "dirichlet:0.5"):
+            recipe = {"departments": n_depts, "partition": parse_partition(spec), "run_config": {**run_config, "labels": ",".join(labels)}, "runner": run_in_process}
             held, refit, alone, estimate, seconds = [], [], [], [], []
             for split in range(args.splits):
                 given_idx, new_idx = stratified_split(data.labels, test_fraction=args.new_fraction, seed=100 + split)
                 given, new = data.subset(given_idx), data.subset(new_idx)
                 out = work / f"{name}-{spec}-{split}"
-                recipe = {"departments": n_depts, "partition": parse_partition(spec), "run_config": {**run_config, "labels": ",".join(labels)}, "runner": run_in_process}
                 start = time.perf_counter()
                 metrics = train_held_out_and_refit(given, test_fraction=0.2, out_dir=out, **recipe)  # type: ignore[arg-type]
                 seconds.append(time.perf_counter() - start)

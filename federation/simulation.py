@@ -209,7 +209,7 @@ def train_held_out_and_refit(
     if test_fraction > 0:
         train_idx, test_idx = stratified_split(rows.labels, test_fraction=test_fraction, seed=seed)
         if not len(test_idx):
-            raise DataFileError(f"holding out {test_fraction:.0%} leaves no test rows (a label lends one from 3 rows on): give more rows, or a test fraction of 0")
+            raise DataFileError(f"holding out {test_fraction:.0%} leaves no test rows (a label with few rows lends none): give more rows, or a test fraction of 0")
         test_path = write_labelled_csv(out / "test.csv", rows.subset(test_idx))
         config = {**run_config, "eval-data-path": str(test_path)}
         evaluation = runner(spread(rows.subset(train_idx)), out_dir=out / "evaluation", run_config=config, state_dir=state, **runner_options)
