@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from federation.data import DataFileError, LabelledTexts, PartitionSpec, partition_indices, stratified_split, write_labelled_csv
 from federation.task import METRICS_FILE, write_metrics
+
+_RUN_IDS = itertools.count(1)
 
 
 def write_partitions(partitions: Sequence[LabelledTexts], directory: str | Path) -> Path:
@@ -143,9 +146,15 @@ def run_in_process(
     run_config: Mapping[str, object] | None = None,
     state_dir: str | Path | None = None,
     client_mods: Sequence[Callable[..., object]] = (),
-    run_id: int = 1,
+    run_id: int | None = None,
 ) -> dict[str, object]:
-    """Like `run_federated_simulation`, but through an `InProcessGrid` (benchmarks and quick checks)."""
+    """Like `run_federated_simulation`, but through an `InProcessGrid` (benchmarks and quick checks).
+
+    Each call is a new run (`run_id` by default the next of this process's run numbers), as on a
+    SuperLink: departments keep CoCoA+ variables on disk per run, so two runs sharing a state
+    directory (simulate's held-out run and refit) must not share a run id.
+    """
+    run_id = next(_RUN_IDS) if run_id is None else run_id
     from flwr.supercore.task_identity import TaskIdentity
 
     from federation.client_app import build_client_app

@@ -225,7 +225,7 @@ def test_a_restarted_department_resumes_from_its_disk_or_is_reported(tmp_path, t
         return call_next(msg, context)
 
     config = {"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096}
-    metrics = run_in_process(parts, out_dir=tmp_path, run_config=config, client_mods=[restart])
+    metrics = run_in_process(parts, out_dir=tmp_path, run_config=config, client_mods=[restart], run_id=1)
     assert metrics["dual_restarts"] == ([{"round": 2, "node": 1}] if disk_too else [])
     assert sorted(p.parent.name for p in (tmp_path / "state").glob("*/dual-run-1.npz")) == ["department-0", "department-1", "department-2"]
     if not disk_too:  # resumed from disk: the same model as a run without the restart
@@ -244,7 +244,7 @@ def test_a_department_deletes_the_dual_files_of_ended_runs(tmp_path, three_topic
     two_days_ago = time.time() - 2 * 86400
     os.utime(ended, (two_days_ago, two_days_ago))
     config = {"labels": ",".join(LABELS), "request-types": "none", "n-buckets": 4096, "num-server-rounds": 1}
-    run_in_process(parts, out_dir=tmp_path / "model", run_config=config, state_dir=tmp_path / "state")
+    run_in_process(parts, out_dir=tmp_path / "model", run_config=config, state_dir=tmp_path / "state", run_id=1)
     assert sorted(p.name for p in state.glob("dual-run-*")) == ["dual-run-1.npz", "dual-run-8.npz"]
 
 

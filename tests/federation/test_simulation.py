@@ -79,6 +79,7 @@ def test_simulate_measures_on_held_out_rows_then_trains_on_every_row(tmp_path, t
     assert sum(model.label_counts) == 120 and model.temperature == evaluation["temperature"]
     egress = (tmp_path / "state" / "department-0" / "egress.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(egress) == 2 * (1 + CONFIG["num-server-rounds"])  # both runs: statistics and three rounds each
+    assert len(list((tmp_path / "state" / "department-0").glob("dual-run-*.npz"))) == 2  # two runs: neither resumes the other's variables
     alone = simulate(tmp_path / "alone", 0.0)
     assert alone["held_out"] == alone["final_central"] == {} and not (tmp_path / "alone" / "evaluation").exists()
     assert sum(IntentModel.load(tmp_path / "alone").label_counts) < 120  # departments kept their 10 % to calibrate
