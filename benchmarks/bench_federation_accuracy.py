@@ -24,9 +24,9 @@ import numpy as np
 
 from federation.data import LabelledTexts, parse_partition, partition_indices, stratified_split
 from federation.dual import dual_ascent, empty_duals
-from federation.model import FeatureHasher, IntentModel, document_frequencies, idf_weights, macro_f1, weight_features
+from federation.model import FeatureHasher, IntentModel, document_frequencies, idf_weights, macro_f1
 from federation.simulation import run_federated_simulation, run_in_process
-from federation.task import DEFAULT_RUN_CONFIG
+from federation.task import DEFAULT_RUN_CONFIG, featurise_split, label_counts, with_idf
 from real_data import DATA, held_out_split, load_zhihu
 
 
@@ -51,24 +51,22 @@ def evaluate(model: IntentModel, test: LabelledTexts) -> float:
 
 
 def train_alone(data: LabelledTexts, labels: tuple[str, ...], *, prior_correction: float, epochs: int = 20, seed: int = 0, sgd: bool = False) -> IntentModel:
-    """One model on one data set the way each department's share is used in the federation: the same
-    `holdout-fraction` held out to calibrate the temperature, IDF from the rest, the same loss, C and
-    prior correction; solved by dual coordinate ascent (what `cocoa` converges to), or with `sgd` by the
-    SGD settings of the SGD strategies."""
+    """One model on one data set the way each department's share is used in the federation
+    (`featurise_split`): the same `holdout-fraction` held out to calibrate the temperature, the same
+    column rows, IDF from the training rows, the same loss, C and prior correction; solved by dual
+    coordinate ascent (what `cocoa` converges to), or with `sgd` by the SGD settings of the SGD strategies."""
     config = DEFAULT_RUN_CONFIG
-    train_idx, calib_idx = stratified_split(data.labels, test_fraction=float(config["holdout-fraction"]), seed=seed)
-    train, calib = data.subset(train_idx), data.subset(calib_idx)
     model = IntentModel(labels=labels, hasher=FeatureHasher(), loss=str(config["loss"]), prior_correction=prior_correction)
-    x = model.hasher.transform(train.texts)
-    model.idf = idf_weights(document_frequencies(x), x.shape[0])
-    x, y = weight_features(x, model.idf), model.encode_labels(train.labels, labels)
+    local = featurise_split(data, model, holdout_fraction=float(config["holdout-fraction"]), seed=seed, column_rows=bool(config["column-rows"]))
+    model.idf = idf_weights(document_frequencies(local.x_train), local.x_train.shape[0])  # type: ignore[arg-type]
+    local = with_idf(local, model.idf)
     if sgd:
-        model.fit(x, y, epochs=epochs, learning_rate=float(config["learning-rate"]), optimizer=str(config["optimizer"]), seed=seed)
+        model.fit(local.x_train, local.y_train, epochs=epochs, learning_rate=float(config["learning-rate"]), optimizer=str(config["optimizer"]), seed=seed)
     else:
-        dual_ascent(model, x, [y], empty_duals(model, x.shape[0]), c=float(config["svm-c"]), epochs=epochs, seed=seed)
-    model.label_counts = tuple(int(c) for c in np.bincount(y[y >= 0], minlength=len(labels)))
-    if len(calib):
-        model.calibrate(model.features(calib.texts), model.encode_labels(calib.labels, labels))
+        dual_ascent(model, local.x_train, [local.y_train], empty_duals(model, local.x_train.shape[0]), c=float(config["svm-c"]), epochs=epochs, seed=seed)  # type: ignore[arg-type]
+    model.label_counts = tuple(label_counts(local.y_train[: local.messages], len(labels)))
+    if len(local.y_eval):
+        model.calibrate(local.x_eval, local.y_eval)
     return model
 
 
@@ -137,21 +135,20 @@ def main() -> None:
         data = load_zhihu()
         labels = tuple(sorted(set(data.labels)))
         train, test, test_path = held_out_split(data, seed=args.seed, test_csv=work / "partial-test.csv")
-        parts = [train.subset(ix) for ix in partition_indices(train.labels, 5, parse_partition("iid"), seed=args.seed)]
+        owned = [list(ix) for ix in partition_indices(train.labels, 5, parse_partition("iid"), seed=args.seed)]
         rare = labels[-2:]
         holder = 0
         for d in range(1, 5):
-            keep = [i for i, lab in enumerate(parts[d].labels) if lab not in rare]
-            moved = [i for i, lab in enumerate(parts[d].labels) if lab in rare]
-            parts[holder] = LabelledTexts(parts[holder].texts + [parts[d].texts[i] for i in moved][:5], parts[holder].labels + [parts[d].labels[i] for i in moved][:5])
-            parts[d] = parts[d].subset(keep)
+            owned[holder] += [i for i in owned[d] if train.labels[i] in rare][:5]
+            owned[d] = [i for i in owned[d] if train.labels[i] not in rare]
+        parts = [train.subset(ix) for ix in owned]
         y_test = np.asarray(test.labels)
 
         def rare_recall(model: IntentModel) -> float:
             preds = np.asarray([p.label for p in model.predict(test.texts)])
             return float(np.mean([(preds[y_test == c] == c).mean() for c in rare]))
 
-        union = LabelledTexts([t for p in parts for t in p.texts], [lab for p in parts for lab in p.labels])
+        union = train.subset([i for ix in owned for i in ix])
         central_union = train_alone(union, labels, seed=args.seed, prior_correction=tau)
         partial = {"centralized": {"macro_f1": evaluate(central_union, test), "rare_class_recall": rare_recall(central_union)}}
         for strategy in ("fedavg", "classwise", "cocoa"):

@@ -83,7 +83,7 @@ def alie_mod():  # type: ignore[no-untyped-def]
 def flip_labels(part: LabelledTexts, labels: tuple[str, ...]) -> LabelledTexts:
     """Every label replaced by the next one in the sorted label list."""
     nxt = {lab: labels[(i + 1) % len(labels)] for i, lab in enumerate(labels)}
-    return LabelledTexts(part.texts, [nxt[lab] for lab in part.labels])
+    return part.relabelled([nxt[lab] for lab in part.labels])
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +21,31 @@ class DataFileError(ValueError):
 
 @dataclass(frozen=True)
 class LabelledTexts:
-    """Messages with an intent label each and, optionally, a request type each ('' = unknown)."""
+    """Messages with an intent label each and, optionally, a request type each ('' = unknown).
+
+    `texts` is what a model reads: the message's text columns joined with a space. Messages read from
+    several text columns (a title and a body) keep each column's own text in `column_texts`, one tuple
+    per message in the order of `text_columns`, so departments can also train on each part alone.
+    """
 
     texts: list[str]
     labels: list[str]
     request_types: list[str] | None = None
+    text_columns: tuple[str, ...] = (TEXT_COLUMN,)
+    column_texts: list[tuple[str, ...]] | None = None
 
     def subset(self, index: Sequence[int]) -> LabelledTexts:
         """The rows at `index`, in that order."""
         idx = list(index)
         rts = [self.request_types[i] for i in idx] if self.request_types is not None else None
-        return LabelledTexts([self.texts[i] for i in idx], [self.labels[i] for i in idx], rts)
+        columns = [self.column_texts[i] for i in idx] if self.column_texts is not None else None
+        return LabelledTexts([self.texts[i] for i in idx], [self.labels[i] for i in idx], rts, self.text_columns, columns)
+
+    def relabelled(self, labels: Sequence[str]) -> LabelledTexts:
+        """The same messages with other labels (one per message)."""
+        if len(labels) != len(self.texts):
+            raise ValueError(f"{len(labels)} labels for {len(self.texts)} messages")
+        return replace(self, labels=list(labels))
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -44,7 +58,10 @@ def read_labelled_csv(
     label_column: str = LABEL_COLUMN,
     request_type_column: str | None = None,
 ) -> LabelledTexts:
-    """Read a UTF-8 CSV; text columns are joined with a space; rows with empty text or label are dropped."""
+    """Read a UTF-8 CSV; text columns are joined with a space; rows with empty text or label are dropped.
+
+    With more than one text column, each row's own column texts are kept too (`column_texts`).
+    """
     src = Path(path)
     if not src.is_file():
         raise DataFileError(f"data file not found: {src}")
@@ -56,14 +73,16 @@ def read_labelled_csv(
             if missing:
                 raise DataFileError(f"{src}: missing column(s) {', '.join(missing)}; columns are {', '.join(header)}")
             use_rt = request_type_column is not None and request_type_column in header
-            texts, labels, rts = [], [], []
+            texts, labels, rts, columns = [], [], [], []
             for row in reader:
-                text = " ".join((row.get(c) or "").strip() for c in text_columns).strip()
+                parts = tuple((row.get(c) or "").strip() for c in text_columns)
+                text = " ".join(parts).strip()
                 label = (row.get(label_column) or "").strip()
                 if not text or not label:
                     continue
                 texts.append(text)
                 labels.append(label)
+                columns.append(parts)
                 if use_rt:
                     rts.append((row.get(request_type_column) or "").strip())
     except UnicodeDecodeError as exc:
@@ -72,19 +91,25 @@ def read_labelled_csv(
         raise DataFileError(f"{src}: malformed CSV ({exc})") from exc
     if not texts:
         raise DataFileError(f"{src}: no rows with both text and label")
-    return LabelledTexts(texts, labels, rts if use_rt else None)
+    several = len(text_columns) > 1
+    return LabelledTexts(texts, labels, rts if use_rt else None, tuple(text_columns), columns if several else None)
 
 
 def write_labelled_csv(path: str | Path, data: LabelledTexts) -> Path:
-    """Write `text,label[,request_type]` rows (the format a department's data file has in simulation)."""
+    """Write `TEXT...,label[,request_type]` rows (the format a department's data file has in simulation).
+
+    The text columns are `data.text_columns`: one (`text` unless the data was read from another
+    column), or each column the messages were read from, so the file reads back the same.
+    """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
+    columns = data.column_texts if data.column_texts is not None else [(text,) for text in data.texts]
     with out.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
-        header = [TEXT_COLUMN, LABEL_COLUMN] + ([REQUEST_TYPE_COLUMN] if data.request_types is not None else [])
+        header = [*data.text_columns, LABEL_COLUMN] + ([REQUEST_TYPE_COLUMN] if data.request_types is not None else [])
         writer.writerow(header)
-        for i, text in enumerate(data.texts):
-            row = [text, data.labels[i]]
+        for i, parts in enumerate(columns):
+            row = [*parts, data.labels[i]]
             if data.request_types is not None:
                 row.append(data.request_types[i])
             writer.writerow(row)

@@ -60,7 +60,8 @@ def prepare_run(
 ) -> dict[str, object]:
     """Write the partitions under `out_dir`, drop a previous run's metrics, and return the run config.
 
-    `defaults` sit under `run_config`; the paths (partitions, state, model output) are always ours.
+    `defaults` sit under `run_config`; the paths (partitions, state, model output) and the text
+    columns the partitions were written with are always ours.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -71,6 +72,7 @@ def prepare_run(
         "min-nodes": len(partitions),
         **dict(defaults or {}),
         **dict(run_config or {}),
+        "text-columns": json.dumps(list(partitions[0].text_columns), ensure_ascii=False),
         "partitions-dir": str(parts_dir),
         "state-dir": str(Path(state_dir) if state_dir else out / "state"),
         "model-out-dir": str(out),

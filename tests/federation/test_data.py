@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from federation.data import DataFileError, parse_partition, partition_indices, read_labelled_csv, stratified_split
+from federation.data import DataFileError, parse_partition, partition_indices, read_labelled_csv, stratified_split, write_labelled_csv
 
 
 def test_by_label_gives_each_department_its_topic_with_misrouted_share():
@@ -67,3 +67,22 @@ def test_csv_joins_text_columns_and_drops_unlabelled(tmp_path):
     path.write_text("title,detail,label\n主题,详情,a\n无标签,,\n", encoding="utf-8")
     data = read_labelled_csv(path, text_columns=["title", "detail"], label_column="label")
     assert data.texts == ["主题 详情"] and data.labels == ["a"]
+
+
+def test_messages_of_several_text_columns_keep_each_column_and_write_back_the_same(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("title,detail,label,request_type\n公积金,怎么提取,fund,咨询\n噪音,,noise,投诉\n工资,拖欠三月,wages,\n", encoding="utf-8")
+    data = read_labelled_csv(path, text_columns=["title", "detail"], request_type_column="request_type")
+    assert data.text_columns == ("title", "detail")
+    assert data.column_texts == [("公积金", "怎么提取"), ("噪音", ""), ("工资", "拖欠三月")]
+    part = data.subset([2, 0])
+    assert part.texts == ["工资 拖欠三月", "公积金 怎么提取"] and part.column_texts == [("工资", "拖欠三月"), ("公积金", "怎么提取")]
+    again = read_labelled_csv(write_labelled_csv(tmp_path / "again.csv", part), text_columns=["title", "detail"], request_type_column="request_type")
+    assert again == part
+    flipped = part.relabelled(["noise", "wages"])
+    assert flipped.labels == ["noise", "wages"] and flipped.column_texts == part.column_texts
+    with pytest.raises(ValueError, match="1 labels for 2 messages"):
+        part.relabelled(["noise"])
+    one = read_labelled_csv(path, text_columns=["title"])
+    assert one.text_columns == ("title",) and one.column_texts is None
+    assert read_labelled_csv(write_labelled_csv(tmp_path / "one.csv", one), text_columns=["title"]) == one

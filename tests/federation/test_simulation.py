@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from federation.data import DataFileError, LabelledTexts, parse_partition, stratified_split, write_labelled_csv
+from federation.data import DataFileError, LabelledTexts, parse_partition, read_labelled_csv, stratified_split, write_labelled_csv
 from federation.model import IntentModel
 from federation.server_app import RouteCalibration
 from federation.simulation import run_in_process, train_held_out_and_refit
@@ -85,6 +85,19 @@ def test_simulate_measures_on_held_out_rows_then_trains_on_every_row(tmp_path, t
     assert sum(IntentModel.load(tmp_path / "alone").label_counts) < 120  # departments kept their 10 % to calibrate
     with pytest.raises(DataFileError, match="department"):
         simulate(tmp_path / "empty", 0.2, departments=5, partition="by-label:0")
+
+
+def test_departments_get_the_text_columns_the_messages_were_read_from(tmp_path, three_topics):
+    source = tmp_path / "messages.csv"
+    rows = [f"{text},请尽快处理第{i}件,{label}" for i, (text, label) in enumerate(zip(three_topics.texts, three_topics.labels, strict=True))]
+    source.write_text("title,detail,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    data = read_labelled_csv(source, text_columns=["title", "detail"])
+    metrics = train_held_out_and_refit(data, departments=3, partition=parse_partition("iid"), test_fraction=0.2, out_dir=tmp_path / "model", run_config=CONFIG, runner=run_in_process)
+    assert metrics["final_central"]["macro-f1"] > 0.9
+    for csv_path in [tmp_path / "model" / "test.csv", *sorted((tmp_path / "model" / "partitions").glob("*.csv"))]:
+        assert csv_path.read_text(encoding="utf-8").startswith("title,detail,label\n")
+    assert sum(IntentModel.load(tmp_path / "model").label_counts) == 120  # messages, though each trained as three rows
+    assert [p.label for p in IntentModel.load(tmp_path / "model").predict(["公积金贷款怎么办"])] == ["fund"]
 
 
 def test_labels_may_hold_commas_and_a_test_split_must_hold_rows(tmp_path, three_topics):

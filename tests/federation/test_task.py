@@ -8,7 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from federation.task import DEFAULT_RUN_CONFIG, RoundEvent, TaskConfig, TaskConfigError, append_round, load_round_hook, resolve_department
+from federation.data import read_labelled_csv, stratified_split
+from federation.task import (
+    DEFAULT_RUN_CONFIG,
+    RoundEvent,
+    TaskConfig,
+    TaskConfigError,
+    append_round,
+    load_local_data,
+    load_round_hook,
+    resolve_department,
+    train_department,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS: list[RoundEvent] = []
@@ -70,3 +81,29 @@ def test_round_hook_and_rounds_file(tmp_path):
         load_round_hook("no.such.module:fn")
     with pytest.raises(TaskConfigError, match="package.module:function"):
         load_round_hook("justaname")
+
+
+def test_a_department_also_trains_on_each_text_column_alone(tmp_path):
+    # 12 messages of two topics; every third has no detail, so its title is the whole text (no extra row).
+    path = tmp_path / "department.csv"
+    lines = ["title,detail,label"]
+    for i in range(12):
+        topic, title, detail = ("fund", "公积金提取", "需要哪些材料") if i % 2 else ("noise", "夜间施工噪音", "吵得睡不着")
+        lines.append(f"{title}{i},{'' if i % 3 == 0 else detail},{topic}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dept = resolve_department({"data-path": str(path), "department-id": "d"}, TaskConfig.from_run_config({}))
+    run = {"labels": "fund,noise", "request-types": "none", "n-buckets": 4096, "text-columns": "title,detail", "holdout-fraction": 0.25}
+    config = TaskConfig.from_run_config(run)
+    model = config.new_model()
+    local = load_local_data(dept, config, model)
+    data = read_labelled_csv(path, text_columns=["title", "detail"])
+    train_idx, eval_idx = stratified_split(data.labels, test_fraction=0.25, seed=0)
+    extra = [(i, part) for i in train_idx for part in data.column_texts[i] if part and part != data.texts[i]]
+    assert local.messages == len(train_idx) == 8 and local.x_eval.shape[0] == len(eval_idx) == 4
+    assert local.x_train.shape[0] == 8 + len(extra) and 0 < len(extra) < 2 * 8
+    assert (local.x_train[8:] != model.features([part for _, part in extra])).nnz == 0
+    assert local.y_train[8:].tolist() == model.encode_labels([data.labels[i] for i, _ in extra], model.labels).tolist()
+    _, metrics = train_department(model=model, local=local, config=config, dept=dept, run_id="r1", server_round=1, seed=0)
+    assert sum(metrics["label-counts"]) == 8  # the prior correction counts messages, not rows
+    for off in ({"column-rows": False}, {"dp-noise-multiplier": 1.0}):  # one citizen's message is one DP record
+        assert load_local_data(dept, TaskConfig.from_run_config({**run, **off}), model).x_train.shape[0] == 8
