@@ -6,7 +6,7 @@ A stratified 20 % test split is held out; the rest is spread over departments (`
 `dirichlet:0.5`). Federated runs use the real ServerApp/ClientApp code through the in-process grid
 (`--engine flower` uses Flower's simulation engine instead). Ends with one JSON line.
 
-    .venv/bin/python benchmarks/bench_federation_accuracy.py [--engine flower] [--rounds 10] [--splits 5] [--methods cocoa,classwise] [--prior-correction 0]
+    .venv/bin/python benchmarks/bench_federation_accuracy.py [--engine flower] [--rounds 10] [--splits 5] [--methods cocoa,classwise] [--prior-correction 0] [--column-rows 0]
 """
 
 from __future__ import annotations
@@ -50,14 +50,16 @@ def evaluate(model: IntentModel, test: LabelledTexts) -> float:
     return macro_f1(y, model.scores(logits).argmax(1), len(model.labels))
 
 
-def train_alone(data: LabelledTexts, labels: tuple[str, ...], *, prior_correction: float, epochs: int = 20, seed: int = 0, sgd: bool = False) -> IntentModel:
+def train_alone(
+    data: LabelledTexts, labels: tuple[str, ...], *, prior_correction: float, epochs: int = 20, seed: int = 0, sgd: bool = False, column_rows: bool = True
+) -> IntentModel:
     """One model on one data set the way each department's share is used in the federation
     (`featurise_split`): the same `holdout-fraction` held out to calibrate the temperature, the same
-    column rows, IDF from the training rows, the same loss, C and prior correction; solved by dual
+    column rows (unless `column_rows` is false), IDF from the training rows, the same loss, C and prior correction; solved by dual
     coordinate ascent (what `cocoa` converges to), or with `sgd` by the SGD settings of the SGD strategies."""
     config = DEFAULT_RUN_CONFIG
     model = IntentModel(labels=labels, hasher=FeatureHasher(), loss=str(config["loss"]), prior_correction=prior_correction)
-    local = featurise_split(data, model, holdout_fraction=float(config["holdout-fraction"]), seed=seed, column_rows=bool(config["column-rows"]))
+    local = featurise_split(data, model, holdout_fraction=float(config["holdout-fraction"]), seed=seed, column_rows=column_rows)
     model.idf = idf_weights(document_frequencies(local.x_train), local.x_train.shape[0])  # type: ignore[arg-type]
     local = with_idf(local, model.idf)
     if sgd:
@@ -96,8 +98,11 @@ def main() -> None:
     parser.add_argument("--datasets", default="zhihu,taipei")
     parser.add_argument("--methods", default=",".join(m for m, _, _ in METHODS))
     parser.add_argument("--prior-correction", type=float, default=float(DEFAULT_RUN_CONFIG["prior-correction"]), help="τ for every model (0 = argmax of the raw scores).")
+    parser.add_argument("--column-rows", type=int, choices=[0, 1], default=1, help="1 = messages of several text columns also train as one row per column (the default).")
     args = parser.parse_args()
     tau = args.prior_correction
+    alone = {"prior_correction": tau, "column_rows": bool(args.column_rows)}
+    run = {"prior-correction": tau, "column-rows": bool(args.column_rows)}
     methods = [m for m in METHODS if m[0] in args.methods.split(",")]
     results: dict[str, dict] = {}
     work = Path(tempfile.mkdtemp(prefix="bench-fed-acc-"))
@@ -112,12 +117,12 @@ def main() -> None:
                 train, test, test_path = held_out_split(data, seed=seed, test_csv=work / f"{name}-{seed}-test.csv")
                 parts = [train.subset(ix) for ix in partition_indices(train.labels, n_depts, parse_partition(spec), seed=seed)]
                 split = {
-                    "centralized": evaluate(train_alone(train, labels, seed=seed, prior_correction=tau), test),
-                    "centralized_sgd": evaluate(train_alone(train, labels, seed=seed, sgd=True, prior_correction=tau), test),
-                    "local_only_mean": statistics.mean(evaluate(train_alone(p, labels, seed=seed, prior_correction=tau), test) for p in parts if len(p)),
+                    "centralized": evaluate(train_alone(train, labels, seed=seed, **alone), test),
+                    "centralized_sgd": evaluate(train_alone(train, labels, seed=seed, sgd=True, **alone), test),
+                    "local_only_mean": statistics.mean(evaluate(train_alone(p, labels, seed=seed, **alone), test) for p in parts if len(p)),
                 }
                 for method, strategy, extra in methods:
-                    m = federated(parts, test_path, labels, strategy=strategy, rounds=args.rounds, engine=args.engine, work=work / f"{name}-{spec}-{seed}-{method}", extra={**extra, "prior-correction": tau})
+                    m = federated(parts, test_path, labels, strategy=strategy, rounds=args.rounds, engine=args.engine, work=work / f"{name}-{spec}-{seed}-{method}", extra={**extra, **run})
                     split[method] = m["final_central"]["macro-f1"]
                     split["bytes_per_department_per_round"] = m["bytes_per_department_per_round"]
                 per_split.append(split)
@@ -149,10 +154,10 @@ def main() -> None:
             return float(np.mean([(preds[y_test == c] == c).mean() for c in rare]))
 
         union = train.subset([i for ix in owned for i in ix])
-        central_union = train_alone(union, labels, seed=args.seed, prior_correction=tau)
+        central_union = train_alone(union, labels, seed=args.seed, **alone)
         partial = {"centralized": {"macro_f1": evaluate(central_union, test), "rare_class_recall": rare_recall(central_union)}}
         for strategy in ("fedavg", "classwise", "cocoa"):
-            m = federated(parts, test_path, labels, strategy=strategy, rounds=args.rounds, engine=args.engine, work=work / f"partial-{strategy}", extra={"prior-correction": tau})
+            m = federated(parts, test_path, labels, strategy=strategy, rounds=args.rounds, engine=args.engine, work=work / f"partial-{strategy}", extra=run)
             partial[strategy] = {"macro_f1": m["final_central"]["macro-f1"], "rare_class_recall": rare_recall(IntentModel.load(work / f"partial-{strategy}"))}
         results["zhihu/partial-labels"] = {"rare_classes": list(rare), **partial}
         print(f"partial labels (classes {', '.join(rare)} held by 1 of 5 departments): "
