@@ -292,7 +292,7 @@ def featurise_split(data: LabelledTexts, model: IntentModel, *, holdout_fraction
     also trains as one extra row per non-empty column that is not the whole text, with the message's
     labels: a title alone, a body alone. Short requests (a chat message, a title) then meet weights
     learnt on short texts, and a title's words count for the topic even beside a long body.
-    (Zhihuizhengwu, title and detail: +1.9 points of macro-F1 centrally; docs/bench/federation.md.)
+    (Zhihuizhengwu, title and detail: +0.9 points of macro-F1 centrally; docs/bench/federation.md.)
     """
     train_idx, eval_idx = stratified_split(data.labels, test_fraction=holdout_fraction, seed=seed)
     extra = [(i, part) for i in train_idx for part in data.column_texts[i] if part and part != data.texts[i]] if column_rows and data.column_texts else []
