@@ -55,8 +55,9 @@ def train_alone(
 ) -> IntentModel:
     """One model on one data set the way each department's share is used in the federation
     (`featurise_split`): the same `holdout-fraction` held out to calibrate the temperature, the same
-    column rows (unless `column_rows` is false), IDF from the training rows, the same loss, C and prior correction; solved by dual
-    coordinate ascent (what `cocoa` converges to), or with `sgd` by the SGD settings of the SGD strategies."""
+    column rows (unless `column_rows` is false), IDF from the training rows, the same loss, C and
+    prior correction; solved by dual coordinate ascent (what `cocoa` converges to), or with `sgd` by
+    the SGD settings of the SGD strategies."""
     config = DEFAULT_RUN_CONFIG
     model = IntentModel(labels=labels, hasher=FeatureHasher(), loss=str(config["loss"]), prior_correction=prior_correction)
     local = featurise_split(data, model, holdout_fraction=float(config["holdout-fraction"]), seed=seed, column_rows=column_rows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -295,10 +295,17 @@ def featurise_split(data: LabelledTexts, model: IntentModel, *, holdout_fraction
     (Zhihuizhengwu, title and detail: +0.9 points of macro-F1 centrally; docs/bench/federation.md.)
     """
     train_idx, eval_idx = stratified_split(data.labels, test_fraction=holdout_fraction, seed=seed)
-    extra = [(i, part) for i in train_idx for part in data.column_texts[i] if part and part != data.texts[i]] if column_rows and data.column_texts else []
-    rows = np.concatenate([train_idx, np.asarray([i for i, _ in extra], dtype=np.int64)])
+    owners: list[int] = []
+    parts: list[str] = []
+    if column_rows and data.column_texts is not None:
+        for i in train_idx:
+            for part in data.column_texts[i]:
+                if part and part != data.texts[i]:
+                    owners.append(int(i))
+                    parts.append(part)
+    rows = np.concatenate([train_idx, np.asarray(owners, dtype=np.int64)])
     x = model.features(data.texts)
-    x_train = sp.vstack([x[train_idx], model.features([part for _, part in extra])], format="csr") if extra else x[train_idx]
+    x_train = sp.vstack([x[train_idx], model.features(parts)], format="csr") if parts else x[train_idx]
     y = model.encode_labels(data.labels, model.labels)
     rt = None
     if data.request_types is not None and model.request_types:
@@ -318,15 +325,7 @@ def with_idf(local: LocalData, idf: np.ndarray | None) -> LocalData:
     """The same split with IDF weights applied to unweighted features (departments cache the unweighted ones)."""
     if idf is None:
         return local
-    return LocalData(
-        x_train=weight_features(local.x_train, idf),  # type: ignore[arg-type]
-        y_train=local.y_train,
-        rt_train=local.rt_train,
-        x_eval=weight_features(local.x_eval, idf),  # type: ignore[arg-type]
-        y_eval=local.y_eval,
-        rt_eval=local.rt_eval,
-        messages=local.messages,
-    )
+    return replace(local, x_train=weight_features(local.x_train, idf), x_eval=weight_features(local.x_eval, idf))  # type: ignore[arg-type]
 
 
 def department_statistics(*, local: LocalData, dept: Department, run_id: str) -> tuple[np.ndarray, int]:
