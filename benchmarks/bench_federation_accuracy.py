@@ -24,9 +24,9 @@ import numpy as np
 
 from federation.data import LabelledTexts, parse_partition, partition_indices, stratified_split
 from federation.dual import dual_ascent, empty_duals
-from federation.model import FeatureHasher, IntentModel, document_frequencies, idf_weights, macro_f1
+from federation.model import FeatureHasher, IntentModel, macro_f1
 from federation.simulation import run_federated_simulation, run_in_process
-from federation.task import DEFAULT_RUN_CONFIG, featurise_split, label_counts, with_idf
+from federation.task import DEFAULT_RUN_CONFIG, feature_counts, featurise_split, label_counts, with_idf
 from real_data import DATA, held_out_split, load_zhihu
 
 
@@ -51,17 +51,25 @@ def evaluate(model: IntentModel, test: LabelledTexts) -> float:
 
 
 def train_alone(
-    data: LabelledTexts, labels: tuple[str, ...], *, prior_correction: float, epochs: int = 20, seed: int = 0, sgd: bool = False, column_rows: bool = True
+    data: LabelledTexts,
+    labels: tuple[str, ...],
+    *,
+    prior_correction: float,
+    epochs: int = 20,
+    seed: int = 0,
+    sgd: bool = False,
+    column_rows: bool = True,
+    label_concentration: float = float(DEFAULT_RUN_CONFIG["label-concentration"]),  # type: ignore[arg-type]
 ) -> IntentModel:
     """One model on one data set the way each department's share is used in the federation
     (`featurise_split`): the same `holdout-fraction` held out to calibrate the temperature, the same
-    column rows (unless `column_rows` is false), IDF from the training rows, the same loss, C and
-    prior correction; solved by dual coordinate ascent (what `cocoa` converges to), or with `sgd` by
-    the SGD settings of the SGD strategies."""
+    column rows (unless `column_rows` is false), feature weights (IDF, `label_concentration`) from the
+    training rows, the same loss, C and prior correction; solved by dual coordinate ascent (what `cocoa`
+    converges to), or with `sgd` by the SGD settings of the SGD strategies."""
     config = DEFAULT_RUN_CONFIG
     model = IntentModel(labels=labels, hasher=FeatureHasher(), loss=str(config["loss"]), prior_correction=prior_correction)
     local = featurise_split(data, model, holdout_fraction=float(config["holdout-fraction"]), seed=seed, column_rows=column_rows)
-    model.idf = idf_weights(document_frequencies(local.x_train), local.x_train.shape[0])  # type: ignore[arg-type]
+    model.idf = feature_counts(local, len(labels), by_label=label_concentration > 0).weights(label_concentration)
     local = with_idf(local, model.idf)
     if sgd:
         model.fit(local.x_train, local.y_train, epochs=epochs, learning_rate=float(config["learning-rate"]), optimizer=str(config["optimizer"]), seed=seed)

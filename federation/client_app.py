@@ -196,8 +196,9 @@ def build_client_app(overrides: Mapping[str, object] | None = None, *, extra_mod
     def statistics(msg: Message, context: Context) -> Message:
         config = TaskConfig.from_run_config({**dict(context.run_config), **extra})
         dept, local = _local_data(context, config, config.new_model())
-        doc_freq, num_docs = department_statistics(local=local, dept=dept, run_id=str(context.run_id))
-        content = RecordDict({"statistics": ArrayRecord({"document-frequency": Array(doc_freq)}), "metrics": MetricRecord({"num-documents": num_docs})})
+        counts = department_statistics(local=local, dept=dept, run_id=str(context.run_id), config=config)
+        arrays = ArrayRecord({name: Array(values) for name, values in counts.arrays().items()})
+        content = RecordDict({"statistics": arrays, "metrics": MetricRecord({"num-documents": int(counts.num_docs)})})
         return Message(content=content, reply_to=msg)
 
     @app.evaluate()

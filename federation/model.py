@@ -181,11 +181,46 @@ def document_frequencies(features: sp.csr_matrix) -> np.ndarray:
     return np.bincount(features.indices, minlength=features.shape[1]).astype(np.float64)
 
 
-def idf_weights(doc_freq: np.ndarray, num_docs: float) -> np.ndarray:
-    """Smoothed IDF, log((1 + N) / (1 + df)) + 1, as float32 (unseen buckets get the largest weight)."""
+def label_document_frequencies(features: sp.csr_matrix, labels: np.ndarray, num_labels: int) -> np.ndarray:
+    """Per bucket and label, how many rows of that label use the bucket (buckets × labels); rows
+    without a label (-1) count for none. What a department contributes to the label concentration."""
+    labelled = np.flatnonzero(np.asarray(labels) >= 0)
+    present = sp.csr_matrix(features[labelled], dtype=np.float64, copy=True)
+    present.data[:] = 1.0
+    onehot = sp.csr_matrix((np.ones(len(labelled)), (np.arange(len(labelled)), np.asarray(labels)[labelled])), shape=(len(labelled), num_labels))
+    return np.asarray((present.T @ onehot).todense())
+
+
+def label_concentration(label_doc_freq: np.ndarray, label_rows: np.ndarray, *, smoothing: float = 1.0) -> np.ndarray:
+    """Per bucket, how much its rows concentrate on few labels: 1 − H(label | bucket) / log K, from 0
+    (spread like the labels, or unseen) to 1 (one label only).
+
+    Each label's rows count equally (its document frequency is divided by its row count, so a busy
+    label does not look concentrated for being busy), and every bucket gets `smoothing` rows spread
+    like the labels, so a bucket seen in one row is not taken for a sure sign. Labels without rows
+    are left out; with fewer than two labels the concentration is 0 everywhere.
+    """
+    rows = np.asarray(label_rows, dtype=np.float64)
+    held = rows > 0
+    if held.sum() < 2:
+        return np.zeros(label_doc_freq.shape[0], dtype=np.float64)
+    counts = np.clip(np.asarray(label_doc_freq, dtype=np.float64)[:, held], 0.0, None)
+    prior = rows[held] / rows[held].sum()
+    share = (counts + smoothing * prior) / (counts.sum(axis=1, keepdims=True) + smoothing) / prior
+    share /= share.sum(axis=1, keepdims=True)
+    entropy = -(share * np.log(np.where(share > 0, share, 1.0))).sum(axis=1)
+    return np.clip(1.0 - entropy / math.log(int(held.sum())), 0.0, 1.0)
+
+
+def idf_weights(doc_freq: np.ndarray, num_docs: float, concentration: np.ndarray | None = None, strength: float = 0.0) -> np.ndarray:
+    """Smoothed IDF, log((1 + N) / (1 + df)) + 1, as float32 (unseen buckets get the largest weight),
+    times 1 + `strength` × the buckets' label concentration when one is given (see `label_concentration`)."""
     df = np.clip(np.asarray(doc_freq, dtype=np.float64), 0.0, None)
     n = max(float(num_docs), float(df.max(initial=0.0)))
-    return (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+    if concentration is not None:
+        idf *= 1.0 + strength * concentration
+    return idf.astype(np.float32)
 
 
 def weight_features(features: sp.csr_matrix, idf: np.ndarray | None) -> sp.csr_matrix:

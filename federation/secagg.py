@@ -38,12 +38,13 @@ from flwr.serverapp import Grid, ServerApp
 
 from federation.data import LabelledTexts
 from federation.client_app import idf_from_config
-from federation.model import IntentModel, idf_weights
+from federation.model import IntentModel
 from federation.server_app import RouteCalibration, finish_run, idf_refused
 from federation.simulation import InProcessGrid, prepare_run, simulate_with_flower
 from federation.strategies import wait_for_nodes
 from federation.task import (
     IDF_CONFIG_KEY,
+    FeatureCounts,
     RoundEvent,
     LocalData,
     TaskConfig,
@@ -133,8 +134,9 @@ class DepartmentClient(NumPyClient):
         In the statistics round, the document frequencies over the weight instead (`server_app.collect_statistics`'s sum)."""
         run_id = str(self.context.run_id)
         if config.get("statistics") == _STATISTICS:
-            doc_freq, num_docs = department_statistics(local=self.local, dept=self.dept, run_id=run_id)
-            return [doc_freq / max(1, self._weight(num_docs))], self._weight(num_docs), {"num-documents": num_docs}
+            counts = department_statistics(local=self.local, dept=self.dept, run_id=run_id, config=self.config)
+            weight = self._weight(int(counts.num_docs))
+            return [a / max(1, weight) for a in counts.arrays().values()], weight, {"num-documents": int(counts.num_docs)}
         model, local = self._with(parameters, config)
         server_round = int(config.get("server-round", 0))
         seed = self.config.int("seed") * 1_000_003 + server_round * 7919 + zlib.crc32(self.dept.department_id.encode())
@@ -204,10 +206,11 @@ class _Float32FedAvg(LegacyFedAvg):
 
 
 class _DocumentFrequencies(LegacyFedAvg):
-    """The statistics round's strategy: IDF weights from the securely aggregated document frequencies."""
+    """The statistics round's strategy: the feature weights from the securely aggregated `FeatureCounts`."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, strength: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.strength = strength
         self.idf: np.ndarray | None = None
         self.facts: dict[str, object] = {"idf": False, "idf_reason": "the secure document-frequency round did not complete"}
 
@@ -215,11 +218,12 @@ class _DocumentFrequencies(LegacyFedAvg):
         """Every result carries the same aggregate: Σ w·(df / w) / Σ w, where each w is sent in the clear."""
         if not results:
             return None, {}
-        [mean] = parameters_to_ndarrays(results[0][1].parameters)
-        doc_freq = np.clip(mean * sum(fitres.num_examples for _, fitres in results), 0.0, None)
+        weight = sum(fitres.num_examples for _, fitres in results)
+        doc_freq, *by_label = (np.clip(mean * weight, 0.0, None) for mean in parameters_to_ndarrays(results[0][1].parameters))
         num_docs = sum(int((fitres.metrics or {}).get("num-documents", 0)) for _, fitres in results)
-        self.idf = idf_weights(doc_freq, num_docs)
-        self.facts = {"idf": True, "idf_departments": len(results), "idf_documents": num_docs, "idf_secure_aggregation": True}
+        label_doc_freq, label_rows = by_label or (None, None)
+        self.idf = FeatureCounts(doc_freq, label_doc_freq, label_rows, num_docs).weights(self.strength)
+        self.facts = {"idf": True, "idf_departments": len(results), "idf_documents": num_docs, "label_concentration": self.strength if by_label else 0.0, "idf_secure_aggregation": True}
         return None, {}
 
 
@@ -230,6 +234,7 @@ def _secure_idf(grid: Grid, context: Context, config: TaskConfig, workflow: SecA
         return None, refused
     min_nodes = config.int("min-nodes")
     strategy = _DocumentFrequencies(
+        strength=config.label_concentration(),
         fraction_fit=1.0,
         fraction_evaluate=0.0,
         min_fit_clients=min_nodes,

@@ -19,9 +19,9 @@ from flwr.serverapp import Grid, ServerApp
 from flwr.serverapp.strategy import DifferentialPrivacyClientSideFixedClipping, Strategy
 from flwr.supercore import log
 
-from federation.model import IntentModel, idf_weights, pick_temperature
+from federation.model import IntentModel, pick_temperature
 from federation.strategies import QuorumNotReached, build_strategy, metric_list, wait_for_nodes
-from federation.task import DUAL_STRATEGY, IDF_CONFIG_KEY, SPREAD_CONFIG_KEY, RoundEvent, TaskConfig, append_round, check_dual_config, evaluate_centrally, load_round_hook, spread_bytes, write_metrics
+from federation.task import DUAL_STRATEGY, IDF_CONFIG_KEY, SPREAD_CONFIG_KEY, FeatureCounts, RoundEvent, TaskConfig, append_round, check_dual_config, evaluate_centrally, load_round_hook, spread_bytes, write_metrics
 
 
 def _plain(record: MetricRecord | None) -> dict[str, object]:
@@ -186,8 +186,8 @@ def idf_refused(config: TaskConfig) -> dict[str, object] | None:
 
 
 def collect_statistics(grid: Grid, config: TaskConfig) -> FeatureStatistics:
-    """The statistics exchange before round 1: sum departments' document frequencies into IDF weights
-    and count the departments that hold each bucket.
+    """The statistics exchange before round 1: sum departments' `FeatureCounts` into the feature
+    weights (IDF times label concentration) and count the departments that hold each bucket.
 
     The run trains without them (the reason in `facts`) when record-level DP is on (exact counts would
     be an unaccounted release), when IDF weighting is switched off, or when fewer than `min-nodes`
@@ -206,29 +206,51 @@ def collect_statistics(grid: Grid, config: TaskConfig) -> FeatureStatistics:
         for node in nodes
     ]
     replies = [m for m in grid.send_and_receive(messages, timeout=config.float("round-timeout-s")) if not m.has_error()]
-    doc_freq = np.zeros(config.n_buckets(), dtype=np.float64)
-    spread = np.zeros(config.n_buckets(), dtype=np.int64)
-    num_docs = 0.0
+    n_buckets, num_labels = config.n_buckets(), len(config.labels())
+    by_label = config.label_concentration() > 0
+    total = FeatureCounts(
+        doc_freq=np.zeros(n_buckets),
+        label_doc_freq=np.zeros((n_buckets, num_labels)) if by_label else None,
+        label_rows=np.zeros(num_labels) if by_label else None,
+        num_docs=0.0,
+    )
+    spread = np.zeros(n_buckets, dtype=np.int64)
     answered: set[int] = set()
     for reply in replies:
-        stats = reply.content.array_records.get("statistics")
-        metrics = reply.content.metric_records.get("metrics")
-        if stats is None or metrics is None or "document-frequency" not in stats or "num-documents" not in metrics:
+        counts = _reply_counts(reply, total)
+        if counts is None:
             continue
-        counts = stats["document-frequency"].numpy()
-        docs = float(metrics["num-documents"])  # type: ignore[arg-type]
-        # A malformed answer is left out rather than allowed to poison every department's features.
-        if counts.shape != doc_freq.shape or not np.isfinite(counts).all() or (counts < 0).any() or not 0 <= docs < float("inf"):
-            continue
-        doc_freq += counts
-        spread += counts > 0
-        num_docs += docs
+        total = total.plus(counts)
+        spread += counts.doc_freq > 0
         answered.add(reply.metadata.src_node_id)
     if len(answered) < min_nodes:
         log(WARNING, "statistics: %s of %s required departments answered; training without IDF weights", len(answered), min_nodes)
         return FeatureStatistics(None, None, frozenset(), {"idf": False, "idf_reason": f"only {len(answered)} of {min_nodes} departments sent document frequencies"})
-    facts = {"idf": True, "idf_departments": len(answered), "idf_documents": int(num_docs)}
-    return FeatureStatistics(idf_weights(doc_freq, num_docs), spread, frozenset(answered), facts)
+    upload = sum(a.nbytes for a in total.arrays().values())
+    facts = {"idf": True, "idf_departments": len(answered), "idf_documents": int(total.num_docs), "label_concentration": config.label_concentration(), "statistics_upload_bytes": upload}
+    return FeatureStatistics(total.weights(config.label_concentration()), spread, frozenset(answered), facts)
+
+
+def _reply_counts(reply: Message, expected: FeatureCounts) -> FeatureCounts | None:
+    """A department's counts from its statistics reply, or None when any is missing, misshapen,
+    negative or not finite: a malformed answer is left out rather than allowed to poison every
+    department's features."""
+    stats = reply.content.array_records.get("statistics")
+    metrics = reply.content.metric_records.get("metrics")
+    if stats is None or metrics is None or "num-documents" not in metrics:
+        return None
+    docs = float(metrics["num-documents"])  # type: ignore[arg-type]
+    arrays: dict[str, np.ndarray] = {}
+    for name, want in expected.arrays().items():
+        if name not in stats:
+            return None
+        got = stats[name].numpy()
+        if got.shape != want.shape or not np.isfinite(got).all() or (got < 0).any():
+            return None
+        arrays[name] = got.astype(np.float64)
+    if not 0 <= docs < float("inf"):
+        return None
+    return FeatureCounts(arrays["document-frequency"], arrays.get("label-document-frequency"), arrays.get("label-rows"), docs)
 
 
 def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, object]:
@@ -310,7 +332,7 @@ def run_server(*, grid: Grid, config: TaskConfig, run_id: str) -> dict[str, obje
         "dual_restarts": list(getattr(inner, "dual_restarts", [])),
         "model_bytes": model.size_bytes,
         "bytes_per_department_per_round": 2 * model.size_bytes + (2 * model.idf.nbytes if model.idf is not None else 0) + len(spread_config.get(SPREAD_CONFIG_KEY, b"")),
-        "statistics_bytes_per_department": int(model.idf.nbytes) if model.idf is not None else 0,
+        "statistics_bytes_per_department": int(idf_facts.get("statistics_upload_bytes", 0)) + (int(model.idf.nbytes) if model.idf is not None else 0),  # type: ignore[call-overload]
         **idf_facts,
         "temperature": model.temperature,
         "client_dp_noise_multiplier": client_dp,

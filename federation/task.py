@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from federation.data import LABEL_COLUMN, REQUEST_TYPE_COLUMN, TEXT_COLUMN, DataFileError, LabelledTexts, read_labelled_csv, stratified_split
 from federation.dual import dual_ascent
-from federation.model import DpSgdConfig, FeatureHasher, IntentModel, TrainReport, auto_buckets, document_frequencies, macro_f1, weight_features
+from federation.model import DpSgdConfig, FeatureHasher, IntentModel, TrainReport, auto_buckets, document_frequencies, idf_weights, label_concentration, label_document_frequencies, macro_f1, weight_features
 from federation.privacy import EGRESS_FILE, LEDGER_FILE, DpRelease, PrivacyBudgetExceeded, PrivacyLedger, log_egress, now_iso
 from federation.taxonomy import REQUEST_TYPES, department_of, intent_labels
 
@@ -41,6 +41,7 @@ DEFAULT_RUN_CONFIG: dict[str, object] = {
     "optimizer": "sgd",
     "loss": "modified-huber",
     "idf-weighting": True,
+    "label-concentration": 1.0,
     "batch-size": 32,
     "min-nodes": 3,
     "round-timeout-s": 120,
@@ -167,6 +168,13 @@ class TaskConfig:
         """τ of the prior correction: 0 under record- or client-level DP, whose noise-dominated scores it only pushes to rare labels."""
         noisy = self.dp() is not None or self.float("client-dp-noise-multiplier") > 0
         return 0.0 if noisy else self.float("prior-correction")
+
+    def label_concentration(self) -> float:
+        """How strongly the IDF weights favour buckets whose rows concentrate on few labels (0 = plain IDF)."""
+        value = self.float("label-concentration")
+        if value < 0:
+            raise TaskConfigError(f"run-config 'label-concentration' must be 0 (plain IDF) or positive, got {value}")
+        return value
 
     def temperature(self) -> float:
         """The routing temperature the run fixes (`temperature` > 0), or 0: calibrated on the departments' held-out rows."""
@@ -328,24 +336,62 @@ def with_idf(local: LocalData, idf: np.ndarray | None) -> LocalData:
     return replace(local, x_train=weight_features(local.x_train, idf), x_eval=weight_features(local.x_eval, idf))  # type: ignore[arg-type]
 
 
-def department_statistics(*, local: LocalData, dept: Department, run_id: str) -> tuple[np.ndarray, int]:
-    """Per hashed bucket, how many of the department's training messages use it, and how many there are.
+@dataclass(frozen=True)
+class FeatureCounts:
+    """A department's counts for the feature weights, or their sum over departments (a plain sum, so
+    it can run under secure aggregation): per hashed bucket how many training rows use it, the same
+    per label (buckets × labels, None when the run weights by IDF alone), rows per label, and rows."""
 
-    The server sums these over departments into the IDF weights (a plain sum, so it could run under
-    secure aggregation). Logged to the egress log like every other upload.
-    """
-    doc_freq = document_frequencies(local.x_train).astype(np.float32)  # type: ignore[arg-type]
-    num_docs = int(local.x_train.shape[0])  # type: ignore[attr-defined]
+    doc_freq: np.ndarray
+    label_doc_freq: np.ndarray | None
+    label_rows: np.ndarray | None
+    num_docs: float
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The counts as named float32 arrays, as they travel and are logged."""
+        named = {"document-frequency": self.doc_freq, "label-document-frequency": self.label_doc_freq, "label-rows": self.label_rows}
+        return {k: np.asarray(v, dtype=np.float32) for k, v in named.items() if v is not None}
+
+    def plus(self, other: FeatureCounts) -> FeatureCounts:
+        """The sum of two departments' counts (label counts only where both have them)."""
+
+        def add(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None or b is None else a + b
+
+        return FeatureCounts(self.doc_freq + other.doc_freq, add(self.label_doc_freq, other.label_doc_freq), add(self.label_rows, other.label_rows), self.num_docs + other.num_docs)
+
+    def weights(self, strength: float) -> np.ndarray:
+        """The feature weights: IDF, times 1 + `strength` × label concentration when there are label counts."""
+        if self.label_doc_freq is None or self.label_rows is None:
+            return idf_weights(self.doc_freq, self.num_docs)
+        return idf_weights(self.doc_freq, self.num_docs, label_concentration(self.label_doc_freq, self.label_rows), strength)
+
+
+def feature_counts(local: LocalData, num_labels: int, *, by_label: bool) -> FeatureCounts:
+    """`FeatureCounts` over a department's training rows (label counts only `by_label`)."""
+    x = local.x_train
+    return FeatureCounts(
+        doc_freq=document_frequencies(x),  # type: ignore[arg-type]
+        label_doc_freq=label_document_frequencies(x, local.y_train, num_labels) if by_label else None,  # type: ignore[arg-type]
+        label_rows=np.asarray(label_counts(local.y_train, num_labels), dtype=np.float64) if by_label else None,
+        num_docs=int(x.shape[0]),  # type: ignore[attr-defined]
+    )
+
+
+def department_statistics(*, local: LocalData, dept: Department, run_id: str, config: TaskConfig) -> FeatureCounts:
+    """The department's `FeatureCounts`, with label counts when the run's `label-concentration` is
+    positive. Logged to the egress log like every other upload."""
+    counts = feature_counts(local, len(config.labels()), by_label=config.label_concentration() > 0)
     log_egress(
         dept.egress_path,
         department_id=dept.department_id,
         run_id=run_id,
         server_round=0,
-        arrays={"document-frequency": doc_freq},
-        metrics={"num-documents": num_docs, "purpose": "IDF weights (summed over departments)"},
+        arrays=counts.arrays(),
+        metrics={"num-documents": int(counts.num_docs), "purpose": "feature weights: IDF and label concentration (summed over departments)"},
         dp=None,
     )
-    return doc_freq, num_docs
+    return counts
 
 
 def label_counts(y: np.ndarray, num_classes: int) -> list[int]:

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from federation.model import (
     DpSgdConfig,
@@ -15,6 +16,8 @@ from federation.model import (
     ModelFileError,
     document_frequencies,
     idf_weights,
+    label_concentration,
+    label_document_frequencies,
     macro_f1,
     normalise_text,
     weight_features,
@@ -168,6 +171,27 @@ def test_idf_weights_downweight_common_buckets_and_survive_save_load(tmp_path, t
     assert loaded.predict(["公积金贷款"]) == model.predict(["公积金贷款"])
     with pytest.raises(ValueError, match="buckets"):
         IntentModel(labels=("a", "b"), hasher=FeatureHasher(n_buckets=64), idf=np.ones(32))
+
+
+def test_label_document_frequencies_count_rows_per_label_and_skip_unlabelled_rows():
+    x = sp.csr_matrix(np.array([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.2, 0.0, 0.9], [1.0, 0.0, 0.0]], np.float32))
+    counts = label_document_frequencies(x, np.array([0, 1, 1, -1]), 2)
+    assert counts.tolist() == [[1.0, 1.0], [1.0, 1.0], [0.0, 1.0]]
+
+
+def test_label_concentration_is_high_for_one_label_buckets_and_zero_for_spread_or_unseen_ones():
+    label_df = np.array([[10, 0, 0], [5, 5, 5], [0, 0, 0], [1, 0, 0]], np.float64)
+    rows = np.array([20, 20, 20])
+    c = label_concentration(label_df, rows)
+    assert c[0] > 0.7 and abs(c[1]) < 1e-9 and abs(c[2]) < 1e-9
+    assert 0.1 < c[3] < 0.3  # one row is weak evidence (smoothing), ten rows strong
+    # Each label's rows count equally: a bucket used in proportion to the labels' sizes is not concentrated.
+    assert abs(label_concentration(np.array([[40.0, 10.0, 10.0]]), np.array([80, 20, 20]))[0]) < 1e-9
+    # Labels without rows are left out; with fewer than two labels nothing is concentrated.
+    assert np.allclose(label_concentration(np.c_[label_df, np.zeros(4)], np.r_[rows, 0]), c)
+    assert label_concentration(label_df[:, :2], np.array([20, 0])).tolist() == [0.0] * 4
+    idf = idf_weights(label_df.sum(axis=1), 60)
+    assert np.allclose(idf_weights(label_df.sum(axis=1), 60, c, 1.0), idf * (1 + c)) and np.array_equal(idf_weights(label_df.sum(axis=1), 60, c, 0.0), idf)
 
 
 def test_format_1_files_load_as_softmax_without_idf_and_unknown_versions_are_refused(tmp_path, three_topics):

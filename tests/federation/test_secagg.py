@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from flwr.app import Context, Message, MessageType
@@ -9,10 +11,10 @@ from flwr.compat.common.recorddict_compat import recorddict_to_fitres
 from flwr.common import parameters_to_ndarrays
 
 from federation.data import LabelledTexts
-from federation.model import IntentModel, idf_weights
+from federation.model import IntentModel
 from federation.secagg import SecAggConfigError, SecAggSettings, check_secagg_config, run_counted_in_process
 from federation.strategies import STRATEGY_NAMES
-from federation.task import TaskConfig
+from federation.task import FeatureCounts, TaskConfig
 
 CLASSES = ("fund", "noise", "wages")
 
@@ -39,14 +41,16 @@ def test_secure_aggregate_equals_fedavg_of_what_departments_sent(three_topics, t
     statistics, models = sent[:4], sent[4:]
     assert len(models) == 4 and all(len(arrays) == 2 for arrays, _, _ in models)
     saved = IntentModel.load(tmp_path / "secagg")
-    num_docs = sum(m["num-documents"] for _, _, m in statistics)
-    doc_freq = sum(arrays[0] * weight for arrays, weight, _ in statistics)
-    assert doc_freq.max() > 1 and metrics["idf"] is True and metrics["idf_documents"] == num_docs
-    # Each department's (frequencies / weight) × (weight / 10 000) is stochastically rounded to 16 / 2^22,
-    # so its counts are off by less than 0.04; a weight log((1 + N) / (1 + df)) + 1 moves by less than
-    # 4 × 0.04 / (1 + df) ≤ 0.08 where some department has the bucket, and not at all elsewhere.
-    assert np.allclose(saved.idf, idf_weights(doc_freq, num_docs), atol=0.08)
-    assert (saved.idf[doc_freq == 0] == idf_weights(doc_freq, num_docs)[doc_freq == 0]).all()
+    assert all(len(arrays) == 3 for arrays, _, _ in statistics)  # document frequencies, per label, rows per label
+    total = functools.reduce(FeatureCounts.plus, [FeatureCounts(*(a * weight for a in arrays), m["num-documents"]) for arrays, weight, m in statistics])
+    assert total.doc_freq.max() > 1 and metrics["idf"] is True and metrics["idf_documents"] == total.num_docs and metrics["label_concentration"] == 1.0
+    # Each department's (counts / weight) × (weight / 10 000) is stochastically rounded to 16 / 2^22,
+    # so its counts are off by less than 0.04; an IDF weight log((1 + N) / (1 + df)) + 1 moves by less
+    # than 4 × 0.04 / (1 + df) ≤ 0.08 where some department has the bucket, and not at all elsewhere.
+    # Times 1 + concentration (≤ 2), whose own shift adds less again: at most 0.045 in repeated runs.
+    expected = total.weights(1.0)
+    assert np.allclose(saved.idf, expected, atol=0.16)
+    assert (saved.idf[total.doc_freq == 0] == expected[total.doc_freq == 0]).all()
     total = sum(n for _, n, _ in models)
     expected = [sum(n * arrays[j] for arrays, n, _ in models) / total for j in range(2)]
     spread = max(float(np.abs(arrays[0] - expected[0]).max()) for arrays, _, _ in models)

@@ -147,7 +147,19 @@ def test_idf_comes_from_a_statistics_exchange_logged_by_every_department(tmp_pat
     assert model.idf is not None and model.idf.shape == (4096,)
     for dept in range(3):
         first = json.loads((tmp_path / "state" / f"department-{dept}" / "egress.jsonl").read_text(encoding="utf-8").splitlines()[0])
-        assert first["server_round"] == 0 and first["arrays"] == [{"name": "document-frequency", "shape": [4096], "dtype": "float32", "bytes": 16384}]
+        assert first["server_round"] == 0 and first["arrays"] == [
+            {"name": "document-frequency", "shape": [4096], "dtype": "float32", "bytes": 16384},
+            {"name": "label-document-frequency", "shape": [4096, 3], "dtype": "float32", "bytes": 49152},
+            {"name": "label-rows", "shape": [3], "dtype": "float32", "bytes": 12},
+        ]
+    assert metrics["label_concentration"] == 1.0 and metrics["statistics_bytes_per_department"] == 16384 + 49152 + 12 + 16384
+    plain = run_in_process(_parts(three_topics, 3), out_dir=tmp_path / "plain", run_config={**CONFIG, "num-server-rounds": 1, "label-concentration": 0})
+    plain_idf = IntentModel.load(tmp_path / "plain").idf
+    assert plain["statistics_bytes_per_department"] == 2 * 16384 and plain_idf is not None
+    # IDF times 1 + concentration: a topic's word weighs up to twice as much, a digit every topic uses about the same.
+    ratio = model.idf / plain_idf
+    assert ratio.min() > 1 - 1e-6 and ratio.max() < 2 + 1e-5
+    assert ratio[model.hasher.transform(["公积金"]).indices].max() > 1.5 and ratio[model.hasher.transform(["1"]).indices].max() < 1.2
     dp = run_in_process(_parts(three_topics, 3), out_dir=tmp_path / "dp", run_config={**CONFIG, "num-server-rounds": 1, "dp-noise-multiplier": 1.0, "strategy": "classwise"})
     assert dp["idf"] is False and "DP" in dp["idf_reason"]
     assert IntentModel.load(tmp_path / "dp").idf is None
@@ -191,9 +203,11 @@ def test_statistics_answers_that_are_malformed_are_left_out(monkeypatch):
     from federation.server_app import collect_statistics
     from federation.task import TaskConfig
 
-    def answer(node: int, counts: np.ndarray, docs: int) -> object:
+    def answer(node: int, counts: np.ndarray, docs: int, by_label: dict[str, np.ndarray] | None = None) -> object:
+        arrays = {"document-frequency": counts, **(by_label or {})}
+
         class Reply:
-            content = RecordDict({"statistics": ArrayRecord({"document-frequency": Array(counts)}), "metrics": MetricRecord({"num-documents": docs})})
+            content = RecordDict({"statistics": ArrayRecord({k: Array(v) for k, v in arrays.items()}), "metrics": MetricRecord({"num-documents": docs})})
 
             class metadata:  # noqa: N801 - stands in for Flower's Metadata
                 src_node_id = node
@@ -218,9 +232,15 @@ def test_statistics_answers_that_are_malformed_are_left_out(monkeypatch):
         monkeypatch.setattr(TaskIdentity, attr, 1)
     good = np.ones(64, np.float32)
     some = np.where(np.arange(64) < 10, 3.0, 0.0).astype(np.float32)
-    config = TaskConfig.from_run_config({"n-buckets": 64, "min-nodes": 2})
+    config = TaskConfig.from_run_config({"n-buckets": 64, "min-nodes": 2, "label-concentration": 0})
     stats = collect_statistics(Grid([answer(1, good, 3), answer(2, some, 5), answer(3, np.full(64, -1.0, np.float32), 4)]), config)  # type: ignore[arg-type]
-    assert stats.facts == {"idf": True, "idf_departments": 2, "idf_documents": 8} and stats.idf is not None and stats.idf.shape == (64,)
+    assert stats.facts == {"idf": True, "idf_departments": 2, "idf_documents": 8, "label_concentration": 0.0, "statistics_upload_bytes": 256}
+    assert stats.idf is not None and stats.idf.shape == (64,)
     assert stats.nodes == {1, 2} and stats.spread is not None and stats.spread.tolist() == [2] * 10 + [1] * 54
     stats = collect_statistics(Grid([answer(1, good, 3), answer(2, np.ones(32, np.float32), 5)]), config)  # type: ignore[arg-type]
     assert stats.idf is None and stats.spread is None and "only 1 of 2" in str(stats.facts["idf_reason"])
+    labelled = TaskConfig.from_run_config({"n-buckets": 64, "min-nodes": 1, "labels": "a,b"})
+    full = {"label-document-frequency": np.ones((64, 2), np.float32), "label-rows": np.array([2.0, 1.0], np.float32)}
+    wrong = {**full, "label-document-frequency": np.ones((64, 3), np.float32)}
+    stats = collect_statistics(Grid([answer(1, good, 3, full), answer(2, good, 3), answer(3, good, 3, wrong)]), labelled)  # type: ignore[arg-type]
+    assert stats.nodes == {1} and stats.facts["label_concentration"] == 1.0
