@@ -108,10 +108,13 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(m for m, _, _ in METHODS))
     parser.add_argument("--prior-correction", type=float, default=float(DEFAULT_RUN_CONFIG["prior-correction"]), help="τ for every model (0 = argmax of the raw scores).")
     parser.add_argument("--column-rows", type=int, choices=[0, 1], default=1, help="1 = messages of several text columns also train as one row per column (the default).")
+    parser.add_argument(
+        "--label-concentration", type=float, default=float(DEFAULT_RUN_CONFIG["label-concentration"]), help="a of the feature weights, IDF × (1 + a × label concentration); 0 = plain IDF."  # type: ignore[arg-type]
+    )
     args = parser.parse_args()
     tau = args.prior_correction
-    alone = {"prior_correction": tau, "column_rows": bool(args.column_rows)}
-    run = {"prior-correction": tau, "column-rows": bool(args.column_rows)}
+    alone = {"prior_correction": tau, "column_rows": bool(args.column_rows), "label_concentration": args.label_concentration}
+    run = {"prior-correction": tau, "column-rows": bool(args.column_rows), "label-concentration": args.label_concentration}
     methods = [m for m in METHODS if m[0] in args.methods.split(",")]
     results: dict[str, dict] = {}
     work = Path(tempfile.mkdtemp(prefix="bench-fed-acc-"))
