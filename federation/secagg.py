@@ -131,7 +131,7 @@ class DepartmentClient(NumPyClient):
 
     def fit(self, parameters: list[np.ndarray], config: dict[str, Any]) -> tuple[list[np.ndarray], int, dict[str, Any]]:
         """Train one round locally; returns the parameters SecAgg+ masks, the (capped) weight and the loss.
-        In the statistics round, the document frequencies over the weight instead (`server_app.collect_statistics`'s sum)."""
+        In the statistics round, its `FeatureCounts` over the weight instead (`server_app.collect_statistics`'s sum)."""
         run_id = str(self.context.run_id)
         if config.get("statistics") == _STATISTICS:
             counts = department_statistics(local=self.local, dept=self.dept, run_id=run_id, config=self.config)

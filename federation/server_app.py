@@ -7,6 +7,7 @@ optional `round-hook` after every round and once with `final=True`.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -214,10 +215,11 @@ def collect_statistics(grid: Grid, config: TaskConfig) -> FeatureStatistics:
         label_rows=np.zeros(num_labels) if by_label else None,
         num_docs=0.0,
     )
+    shapes = {name: values.shape for name, values in total.arrays().items()}
     spread = np.zeros(n_buckets, dtype=np.int64)
     answered: set[int] = set()
     for reply in replies:
-        counts = _reply_counts(reply, total)
+        counts = _reply_counts(reply, shapes)
         if counts is None:
             continue
         total = total.plus(counts)
@@ -226,12 +228,12 @@ def collect_statistics(grid: Grid, config: TaskConfig) -> FeatureStatistics:
     if len(answered) < min_nodes:
         log(WARNING, "statistics: %s of %s required departments answered; training without IDF weights", len(answered), min_nodes)
         return FeatureStatistics(None, None, frozenset(), {"idf": False, "idf_reason": f"only {len(answered)} of {min_nodes} departments sent document frequencies"})
-    upload = sum(a.nbytes for a in total.arrays().values())
+    upload = sum(4 * math.prod(shape) for shape in shapes.values())  # float32
     facts = {"idf": True, "idf_departments": len(answered), "idf_documents": int(total.num_docs), "label_concentration": config.label_concentration(), "statistics_upload_bytes": upload}
     return FeatureStatistics(total.weights(config.label_concentration()), spread, frozenset(answered), facts)
 
 
-def _reply_counts(reply: Message, expected: FeatureCounts) -> FeatureCounts | None:
+def _reply_counts(reply: Message, shapes: Mapping[str, tuple[int, ...]]) -> FeatureCounts | None:
     """A department's counts from its statistics reply, or None when any is missing, misshapen,
     negative or not finite: a malformed answer is left out rather than allowed to poison every
     department's features."""
@@ -241,11 +243,11 @@ def _reply_counts(reply: Message, expected: FeatureCounts) -> FeatureCounts | No
         return None
     docs = float(metrics["num-documents"])  # type: ignore[arg-type]
     arrays: dict[str, np.ndarray] = {}
-    for name, want in expected.arrays().items():
+    for name, shape in shapes.items():
         if name not in stats:
             return None
         got = stats[name].numpy()
-        if got.shape != want.shape or not np.isfinite(got).all() or (got < 0).any():
+        if got.shape != shape or not np.isfinite(got).all() or (got < 0).any():
             return None
         arrays[name] = got.astype(np.float64)
     if not 0 <= docs < float("inf"):
