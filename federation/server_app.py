@@ -7,7 +7,6 @@ optional `round-hook` after every round and once with `final=True`.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -215,7 +214,8 @@ def collect_statistics(grid: Grid, config: TaskConfig) -> FeatureStatistics:
         label_rows=np.zeros(num_labels) if by_label else None,
         num_docs=0.0,
     )
-    shapes = {name: values.shape for name, values in total.arrays().items()}
+    wire = total.arrays()  # what each department sends: their shapes, and the bytes it costs
+    shapes = {name: values.shape for name, values in wire.items()}
     spread = np.zeros(n_buckets, dtype=np.int64)
     answered: set[int] = set()
     for reply in replies:
@@ -228,7 +228,7 @@ def collect_statistics(grid: Grid, config: TaskConfig) -> FeatureStatistics:
     if len(answered) < min_nodes:
         log(WARNING, "statistics: %s of %s required departments answered; training without IDF weights", len(answered), min_nodes)
         return FeatureStatistics(None, None, frozenset(), {"idf": False, "idf_reason": f"only {len(answered)} of {min_nodes} departments sent document frequencies"})
-    upload = sum(4 * math.prod(shape) for shape in shapes.values())  # float32
+    upload = sum(values.nbytes for values in wire.values())
     facts = {"idf": True, "idf_departments": len(answered), "idf_documents": int(total.num_docs), "label_concentration": config.label_concentration(), "statistics_upload_bytes": upload}
     return FeatureStatistics(total.weights(config.label_concentration()), spread, frozenset(answered), facts)
 
