@@ -32,7 +32,7 @@ def _fail(message: str) -> NoReturn:
 
 @app.command("simulate")
 def simulate(
-    data: Path = typer.Option(..., "--data", help="UTF-8 CSV with text and label columns."),
+    data: Path = typer.Option(..., "--data", help="UTF-8 CSV (or tab- or semicolon-separated) with text and label columns."),
     text_columns: str = typer.Option("text", "--text-columns", help="Comma-separated text columns, joined with a space."),
     label_column: str = typer.Option("label", "--label-column"),
     departments: int = typer.Option(5, "--departments", min=1, help="Number of simulated departments (SuperNodes)."),

@@ -13,6 +13,8 @@ import numpy as np
 TEXT_COLUMN = "text"
 LABEL_COLUMN = "label"
 REQUEST_TYPE_COLUMN = "request_type"
+DELIMITERS = (",", "\t", ";")
+"""The column delimiters a labelled file may use, tried in this order on its header line."""
 
 
 class DataFileError(ValueError):
@@ -60,18 +62,26 @@ def read_labelled_csv(
 ) -> LabelledTexts:
     """Read a UTF-8 CSV; text columns are joined with a space; rows with empty text or label are dropped.
 
-    With more than one text column, each row's own column texts are kept too (`column_texts`).
+    The delimiter is a comma, or a tab or semicolon when the header names the columns only when split
+    by it (a TSV export). With more than one text column, each row's own column texts are kept too
+    (`column_texts`).
     """
     src = Path(path)
     if not src.is_file():
         raise DataFileError(f"data file not found: {src}")
+    required = [*text_columns, label_column]
     try:
         with src.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames or []
-            missing = [c for c in [*text_columns, label_column] if c not in header]
-            if missing:
+            first = fh.readline()
+            headers = {d: next(csv.reader([first], delimiter=d), []) for d in DELIMITERS}
+            delimiter = next((d for d, names in headers.items() if set(required) <= set(names)), None)
+            if delimiter is None:
+                header = max(headers.values(), key=len)
+                missing = [c for c in required if c not in header]
                 raise DataFileError(f"{src}: missing column(s) {', '.join(missing)}; columns are {', '.join(header)}")
+            fh.seek(0)
+            reader = csv.DictReader(fh, delimiter=delimiter)
+            header = reader.fieldnames or []
             use_rt = request_type_column is not None and request_type_column in header
             texts, labels, rts, columns = [], [], [], []
             for row in reader:
@@ -86,7 +96,7 @@ def read_labelled_csv(
                 if use_rt:
                     rts.append((row.get(request_type_column) or "").strip())
     except UnicodeDecodeError as exc:
-        raise DataFileError(f"{src}: not UTF-8 text ({exc.reason})") from exc
+        raise DataFileError(f"{src}: not UTF-8 text ({exc.reason}); save it as UTF-8 (from GBK: iconv -f GB18030 -t UTF-8)") from exc
     except csv.Error as exc:
         raise DataFileError(f"{src}: malformed CSV ({exc})") from exc
     if not texts:

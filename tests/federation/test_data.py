@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -60,6 +62,18 @@ def test_csv_errors_are_specific(tmp_path):
     path.write_bytes("title,label\n".encode() + "你好,a\n".encode("gbk"))
     with pytest.raises(DataFileError, match="not UTF-8"):
         read_labelled_csv(path, text_columns=["title"])
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t", ";"])
+def test_tab_and_semicolon_separated_files_read_like_csv(tmp_path, delimiter):
+    path = tmp_path / "x.tsv"
+    rows = [["title", "detail", "label"], ["公积金, 提取", "怎么办;急", "fund"], ["噪音", "", "noise"]]
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, delimiter=delimiter).writerows(rows)
+    data = read_labelled_csv(path, text_columns=["title", "detail"])
+    assert data.texts == ["公积金, 提取 怎么办;急", "噪音"] and data.labels == ["fund", "noise"]
+    with pytest.raises(DataFileError, match="missing column\\(s\\) topic; columns are title, detail, label"):
+        read_labelled_csv(path, text_columns=["title"], label_column="topic")
 
 
 def test_csv_joins_text_columns_and_drops_unlabelled(tmp_path):
