@@ -11,7 +11,6 @@ real messages should be. Ends with one JSON line.
 
 from __future__ import annotations
 
-import csv
 import json
 import statistics
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from federation.model import IntentModel
 from federation.synthetic import bootstrap_model
-from real_data import DATA, load_zhihu
+from real_data import load_smp2017, load_zhihu
 
 
 def _median_ms(fn, items: list, repeats: int = 3) -> float:
@@ -44,10 +43,7 @@ def main() -> None:
     one_ms = statistics.median([_median_ms(model.predict, s, repeats=1) for s in single])
     batch_ms = _median_ms(lambda xs: [model.predict(xs[i : i + 64]) for i in range(0, len(xs), 64)], messages[:512])
     feat_ms = _median_ms(model.hasher.transform, messages[:512])
-    with (DATA / "smp2017_ecdt_intent" / "smp2017_ecdt_task1_train_dev.tsv").open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
-    chat = [r["Sentence"] for r in rows if r["Tag"] == "chat"]
-    other = [r["Sentence"] for r in rows if r["Tag"] != "chat"]
+    chat, other = load_smp2017()
     chat_routed = sum(not p.out_of_scope for p in model.predict(chat)) / len(chat)
     other_routed = sum(not p.out_of_scope for p in model.predict(other)) / len(other)
     citizen_routed = sum(not p.out_of_scope for p in model.predict(messages)) / len(messages)

@@ -57,6 +57,13 @@ def simulate(
     state_dir: Path | None = typer.Option(None, "--state-dir", help="Departments' ledgers and egress logs (default OUT/state)."),
     verbose: bool = typer.Option(False, "--verbose", help="Show Flower's and Ray's log."),
     secagg: bool = typer.Option(False, "--secagg", help="SecAgg+ secure aggregation: the server sees only the sum (needs --strategy fedavg)."),
+    out_of_scope_rows: int = typer.Option(
+        0,
+        "--out-of-scope-rows",
+        min=0,
+        help="Synthetic chit-chat rows each department trains as out_of_scope, which the labels then include, so the model does not route "
+        "small talk to a department (0 = none: only the file's labels; see docs/federation.md for what it costs).",
+    ),
 ) -> None:
     """Train with Flower's simulation engine on a CSV split into departments; write the model and metrics.
 
@@ -64,6 +71,7 @@ def simulate(
     (`federation.simulation.train_held_out_and_refit`).
     """
     from federation.data import DataFileError, parse_partition, read_labelled_csv
+    from federation.model import OUT_OF_SCOPE
     from federation.settings import FederationSettings
     from federation.simulation import run_federated_simulation, train_held_out_and_refit
     from federation.strategies import STRATEGY_NAMES
@@ -94,6 +102,8 @@ def simulate(
     labels = sorted(set(rows.labels))
     if len(labels) < 2:
         _fail(f"{data}: need at least two distinct labels in {label_column!r}")
+    if out_of_scope_rows and OUT_OF_SCOPE not in labels:
+        labels.append(OUT_OF_SCOPE)
 
     run_config: dict[str, object] = {
         "labels": json.dumps(labels, ensure_ascii=False),
@@ -103,6 +113,7 @@ def simulate(
         "seed": seed,
         "dp-noise-multiplier": dp_noise,
         "client-dp-noise-multiplier": client_dp_noise,
+        "out-of-scope-rows": out_of_scope_rows,
     }
     settings = FederationSettings()
     runner = run_federated_simulation

@@ -352,7 +352,7 @@ class IntentModel:
         return intent, rtype
 
     def scores(self, intent_logits: np.ndarray) -> np.ndarray:
-        """Calibrated, prior-corrected intent log-probabilities (`predict_proba` exponentiated, argmax the route).
+        """Calibrated, prior-corrected intent log-probabilities (`predict_proba` exponentiated; `routes` picks the label).
 
         A label's correction is `prior_correction` × log(busiest label's count / its count); labels
         without training rows get none. It only redistributes the in-scope probability among the
@@ -370,6 +370,19 @@ class IntentModel:
         out[:, inside] = np.log(in_scope_mass) + _log_softmax(z[:, inside] + self.prior_correction * boost[inside])
         return out
 
+    def routes(self, intent_logits: np.ndarray) -> np.ndarray:
+        """The label index `predict` gives each row of logits: what evaluations score."""
+        return self._routes(np.exp(self.scores(intent_logits)))
+
+    def _routes(self, probs: np.ndarray) -> np.ndarray:
+        """`out_of_scope` where its probability reaches `oos_threshold`, else the most probable in-scope label."""
+        if OUT_OF_SCOPE not in self.labels:
+            return probs.argmax(axis=1)
+        oos = self.labels.index(OUT_OF_SCOPE)
+        in_scope = probs.copy()
+        in_scope[:, oos] = -1.0
+        return np.where(probs[:, oos] >= self.oos_threshold, oos, in_scope.argmax(axis=1))
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated intent probabilities, shape (len(texts), len(labels))."""
         intent, _ = self.logits(self.features(texts))
@@ -386,16 +399,9 @@ class IntentModel:
         intent, rtype = self.logits(self.features(texts))
         probs = np.exp(self.scores(intent))
         rprobs = _softmax(rtype / self.request_type_temperature) if rtype is not None else None
-        oos = self.labels.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in self.labels else None
-        in_scope = probs.copy()
-        if oos is not None:
-            in_scope[:, oos] = -1.0
         out = []
-        for i, row in enumerate(in_scope):
-            top = int(row.argmax())
-            label, score = self.labels[top], float(row[top])
-            if oos is not None and probs[i, oos] >= self.oos_threshold:
-                label, score = OUT_OF_SCOPE, float(probs[i, oos])
+        for i, top in enumerate(self._routes(probs)):
+            label, score = self.labels[top], float(probs[i, top])
             rt = rt_score = None
             if rprobs is not None:
                 r = int(rprobs[i].argmax())

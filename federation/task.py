@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -18,8 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from federation.data import LABEL_COLUMN, REQUEST_TYPE_COLUMN, TEXT_COLUMN, DataFileError, LabelledTexts, read_labelled_csv, stratified_split
+from federation.chitchat import generate_chitchat
 from federation.dual import dual_ascent
-from federation.model import DpSgdConfig, FeatureHasher, IntentModel, TrainReport, auto_buckets, document_frequencies, idf_weights, label_concentration, label_document_frequencies, macro_f1, weight_features
+from federation.model import OUT_OF_SCOPE, DpSgdConfig, FeatureHasher, IntentModel, TrainReport, auto_buckets, document_frequencies, idf_weights, label_concentration, label_document_frequencies, macro_f1, weight_features
 from federation.privacy import EGRESS_FILE, LEDGER_FILE, DpRelease, PrivacyBudgetExceeded, PrivacyLedger, log_egress, now_iso
 from federation.taxonomy import REQUEST_TYPES, department_of, intent_labels
 
@@ -29,6 +31,11 @@ IDF_CONFIG_KEY = "feature-idf"
 """Train/evaluate config key carrying the run's IDF weights (float32 bytes, one per hashed bucket)."""
 SPREAD_CONFIG_KEY = "feature-spread"
 """Train config key of CoCoA+ runs: how many departments hold each hashed bucket (uint8 bytes; 255 = 255 or more)."""
+SYNTHETIC_OOS_THRESHOLD = 0.7
+"""The automatic `oos-threshold` of runs trained on synthetic chit-chat: the synthetic rows are easier to
+tell from requests than real chit-chat, so P(out_of_scope) of real requests runs higher than with real
+rows (up to 0.68 on Taipei FAQ questions centrally, where 0.7 rejected none of 1,665 real test requests;
+docs/bench/federation.md, "Synthetic out-of-scope rows")."""
 
 DEFAULT_RUN_CONFIG: dict[str, object] = {
     "num-server-rounds": 20,
@@ -57,6 +64,8 @@ DEFAULT_RUN_CONFIG: dict[str, object] = {
     "request-type-column": REQUEST_TYPE_COLUMN,
     "holdout-fraction": 0.1,
     "column-rows": True,
+    "out-of-scope-rows": 0,
+    "oos-threshold": 0.0,
     "temperature": 0.0,
     "dp-noise-multiplier": 0.0,
     "dp-clip-norm": 1.0,
@@ -176,6 +185,24 @@ class TaskConfig:
             raise TaskConfigError(f"run-config 'label-concentration' must be 0 (plain IDF) or positive, got {value}")
         return value
 
+    def out_of_scope_rows(self) -> int:
+        """Synthetic chit-chat rows (`federation.chitchat`) each department trains as `out_of_scope` when
+        that is one of the run's labels: `out-of-scope-rows`, or 0 for runs without the label."""
+        rows = self.int("out-of-scope-rows")
+        if rows < 0:
+            raise TaskConfigError(f"run-config 'out-of-scope-rows' must be 0 (none) or positive, got {rows}")
+        return rows if OUT_OF_SCOPE in self.labels() else 0
+
+    def oos_threshold(self) -> float:
+        """P(`out_of_scope`) from which the model rejects a message: `oos-threshold`, or for 0 (automatic)
+        SYNTHETIC_OOS_THRESHOLD when the out-of-scope rows are synthetic, else the model's default."""
+        value = self.float("oos-threshold")
+        if not 0 <= value < 1:
+            raise TaskConfigError(f"run-config 'oos-threshold' must be 0 (automatic) or a probability below 1, got {value}")
+        if value:
+            return value
+        return SYNTHETIC_OOS_THRESHOLD if self.out_of_scope_rows() else IntentModel.oos_threshold
+
     def temperature(self) -> float:
         """The routing temperature the run fixes (`temperature` > 0), or 0: calibrated on the departments' held-out rows."""
         value = self.float("temperature")
@@ -195,6 +222,7 @@ class TaskConfig:
                 hasher=FeatureHasher(n_buckets=self.n_buckets()),
                 departments={k: v for k, v in department_of().items() if k in labels},
                 min_score=self.float("min-score"),
+                oos_threshold=self.oos_threshold(),
             )
         except ValueError as exc:
             raise TaskConfigError(f"run-config: {exc}") from exc
@@ -290,7 +318,25 @@ def load_local_data(dept: Department, config: TaskConfig, model: IntentModel) ->
     keep = [i for i, lab in enumerate(data.labels) if lab in known]
     data = data.subset(keep)
     column_rows = config.bool("column-rows") and config.dp() is None
-    return featurise_split(data, model, holdout_fraction=config.float("holdout-fraction"), seed=config.int("seed"), column_rows=column_rows)
+    local = featurise_split(data, model, holdout_fraction=config.float("holdout-fraction"), seed=config.int("seed"), column_rows=column_rows)
+    return with_chitchat(local, model, rows=config.out_of_scope_rows(), seed=config.int("seed") * 1_000_003 + zlib.crc32(dept.department_id.encode()))
+
+
+def with_chitchat(local: LocalData, model: IntentModel, *, rows: int, seed: int) -> LocalData:
+    """The split with `rows` synthetic chit-chat rows (`federation.chitchat`) appended to the training rows
+    as `out_of_scope`, after the messages and column rows: they train the class, while the label
+    counts (the department's messages) and the held-out rows (its citizens' messages) stay as they were."""
+    if not rows:
+        return local
+    x = model.features(generate_chitchat(rows, seed=seed))
+    y = np.full(rows, model.labels.index(OUT_OF_SCOPE), dtype=local.y_train.dtype)
+    rt = np.full(rows, -1, dtype=local.rt_train.dtype) if local.rt_train is not None else None
+    return replace(
+        local,
+        x_train=sp.vstack([local.x_train, x], format="csr"),
+        y_train=np.concatenate([local.y_train, y]),
+        rt_train=np.concatenate([local.rt_train, rt]) if rt is not None else None,
+    )
 
 
 def featurise_split(data: LabelledTexts, model: IntentModel, *, holdout_fraction: float, seed: int, column_rows: bool = False) -> LocalData:
@@ -501,7 +547,7 @@ def train_department_dual(
 
 def _ledger_for_training(model: IntentModel, local: LocalData, config: TaskConfig, dept: Department) -> PrivacyLedger:
     """The department's privacy ledger, once it is clear there is something to train on."""
-    if local.x_train.shape[0] == 0:
+    if local.messages == 0:  # synthetic chit-chat alone is nothing to train on
         raise DataFileError(f"{dept.department_id}: no training rows with a label this run knows ({', '.join(model.labels)})")
     return PrivacyLedger(dept.ledger_path, department_id=dept.department_id, delta=config.float("dp-delta"))
 
@@ -524,7 +570,7 @@ def evaluate_department(*, model: IntentModel, local: LocalData) -> dict[str, ob
     if n == 0:
         return {"num-examples": 0, "accuracy": 0.0, "macro-f1": 0.0, "nll-by-temperature": [0.0] * len(model.temperature_grid())}
     logits, _ = model.logits(local.x_eval)
-    pred = model.scores(logits).argmax(axis=1)
+    pred = model.routes(logits)
     nll = np.asarray(model.nll_by_temperature(local.x_eval, local.y_eval)) / n
     metrics: dict[str, object] = {
         "num-examples": n,
@@ -553,7 +599,7 @@ def evaluate_centrally(model: IntentModel, path: str | Path, config: TaskConfig,
         if cache is not None:
             cache.update(features=x, labels=y)
     logits, _ = model.logits(weight_features(x, model.idf))  # type: ignore[arg-type]
-    pred = model.scores(logits).argmax(axis=1)
+    pred = model.routes(logits)
     return {"macro-f1": macro_f1(y, pred, len(model.labels)), "accuracy": float((pred == y).mean()), "num-examples": float(len(y))}  # type: ignore[arg-type]
 
 

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from federation.cli import app, intent_app
 from federation.data import write_labelled_csv
-from federation.model import FeatureHasher, IntentModel
+from federation.model import OUT_OF_SCOPE, FeatureHasher, IntentModel
+from federation.task import SYNTHETIC_OOS_THRESHOLD
 
 runner = CliRunner()
 
@@ -75,14 +76,14 @@ def test_ledger_command_reports_missing_state(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(480)
 def test_simulate_end_to_end_with_flower_then_predict(tmp_path, three_topics):
-    """Real Flower simulation (Ray): 3 departments by label, DP-SGD on, a held-out run and the refit on every row, then the predict contract."""
+    """Real Flower simulation (Ray): 3 departments by label, DP-SGD on, synthetic out-of-scope rows, a held-out run and the refit on every row, then the predict contract."""
     data = write_labelled_csv(tmp_path / "msgs.csv", three_topics)
     out = tmp_path / "model"
     env = {**os.environ, "HOTLINE_FEDERATION_SIMULATION_NUM_CPUS": "2"}
     cmd = [str(Path(sys.executable).with_name("hotline"))]
     proc = subprocess.run(
         [*cmd, "federation", "simulate", "--data", str(data), "--text-columns", "text", "--label-column", "label",
-         "--departments", "3", "--partition", "by-label:0.1", "--rounds", "2", "--out", str(out), "--seed", "1", "--dp-noise", "0.8"],
+         "--departments", "3", "--partition", "by-label:0.1", "--rounds", "2", "--out", str(out), "--seed", "1", "--dp-noise", "0.8", "--out-of-scope-rows", "20"],
         capture_output=True, text=True, timeout=400, env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -96,7 +97,9 @@ def test_simulate_end_to_end_with_flower_then_predict(tmp_path, three_topics):
     assert metrics["final_central"]["macro-f1"] == summary["macro_f1"] and metrics["final_central"]["num-examples"] == 24
     assert summary["trained_rows"] == 120 and (out / "evaluation" / "model.json").is_file()
     model = IntentModel.load(out)
-    assert model.labels == ("fund", "noise", "wages") and sum(model.label_counts) == 120
+    # Departments also trained synthetic chit-chat as out_of_scope; the label counts are their messages.
+    assert model.labels == ("fund", "noise", "wages", OUT_OF_SCOPE) and model.label_counts[-1] == 0 and sum(model.label_counts) == 120
+    assert model.oos_threshold == SYNTHETIC_OOS_THRESHOLD
     assert model.temperature == json.loads((out / "evaluation" / "metrics.json").read_text(encoding="utf-8"))["temperature"]
     # Both runs read the departments' records: both count in their ledgers and egress logs.
     ledgers = runner.invoke(app, ["ledger", "--state-dir", str(out / "state")])

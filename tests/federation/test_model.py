@@ -130,6 +130,10 @@ def test_out_of_scope_needs_its_threshold_or_a_weak_best_label():
     model.set_arrays([w, np.log(np.asarray([0.28, 0.27, 0.45], np.float32))])
     [p] = model.predict(["任意"])
     assert (p.label, p.out_of_scope) == ("a", True)
+    # Evaluations score the same routes: out_of_scope is the most probable label here, but below its threshold.
+    assert model.routes(model.logits(model.features(["任意"]))[0]).tolist() == [0]
+    model.oos_threshold = 0.4
+    assert model.routes(model.logits(model.features(["任意"]))[0]).tolist() == [2] and model.predict(["任意"])[0].label == "out_of_scope"
 
 
 def test_prior_correction_removes_the_label_shares_but_leaves_out_of_scope_and_unseen_labels(tmp_path):

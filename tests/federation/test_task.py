@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import tomllib
+import zlib
 from pathlib import Path
 
 import pytest
 
-from federation.data import read_labelled_csv, stratified_split
+from federation.chitchat import generate_chitchat
+from federation.data import DataFileError, read_labelled_csv, stratified_split
+from federation.model import OUT_OF_SCOPE
 from federation.task import (
     DEFAULT_RUN_CONFIG,
+    SYNTHETIC_OOS_THRESHOLD,
     RoundEvent,
     TaskConfig,
     TaskConfigError,
@@ -107,3 +111,36 @@ def test_a_department_also_trains_on_each_text_column_alone(tmp_path):
     assert sum(metrics["label-counts"]) == 8  # the prior correction counts messages, not rows
     for off in ({"column-rows": False}, {"dp-noise-multiplier": 1.0}):  # one citizen's message is one DP record
         assert load_local_data(dept, TaskConfig.from_run_config({**run, **off}), model).x_train.shape[0] == 8
+
+
+def test_departments_train_synthetic_chitchat_as_out_of_scope_when_it_is_a_label(tmp_path):
+    path = tmp_path / "department.csv"
+    path.write_text("text,label\n" + "".join(f"公积金提取{i},fund\n夜间施工噪音{i},noise\n" for i in range(10)), encoding="utf-8")
+    run = {"labels": f"fund,noise,{OUT_OF_SCOPE}", "request-types": "none", "n-buckets": 4096, "out-of-scope-rows": 30}
+    config = TaskConfig.from_run_config(run)
+    model = config.new_model()
+    assert model.oos_threshold == SYNTHETIC_OOS_THRESHOLD
+    local = load_local_data(resolve_department({"data-path": str(path), "department-id": "d1"}, config), config, model)
+    plain = load_local_data(resolve_department({"data-path": str(path), "department-id": "d1"}, config), TaskConfig.from_run_config({**run, "out-of-scope-rows": 0}), model)
+    # The chit-chat rows follow the messages: the held-out rows and the message count stay the department's own.
+    assert local.messages == plain.messages == 18 and local.x_eval.shape == plain.x_eval.shape
+    assert local.x_train.shape[0] == plain.x_train.shape[0] + 30 and (local.x_train[:18] != plain.x_train).nnz == 0
+    assert local.y_train[18:].tolist() == [model.labels.index(OUT_OF_SCOPE)] * 30
+    seeded = generate_chitchat(30, seed=zlib.crc32(b"d1"))
+    assert (local.x_train[18:] != model.features(seeded)).nnz == 0
+    other = load_local_data(resolve_department({"data-path": str(path), "department-id": "d2"}, config), config, model)
+    assert (other.x_train[18:] != local.x_train[18:]).nnz > 0  # each department draws its own
+    # A department without messages of the run's labels has nothing to train, chit-chat or not.
+    stranger = tmp_path / "stranger.csv"
+    stranger.write_text("text,label\n你好,unknown\n", encoding="utf-8")
+    dept = resolve_department({"data-path": str(stranger), "department-id": "d3"}, config)
+    with pytest.raises(DataFileError, match="d3: no training rows"):
+        train_department(model=model, local=load_local_data(dept, config, model), config=config, dept=dept, run_id="r1", server_round=1, seed=0)
+    # Without the label there is nothing to train them as; a negative count is named.
+    assert TaskConfig.from_run_config({**run, "labels": "fund,noise"}).out_of_scope_rows() == 0
+    assert TaskConfig.from_run_config({**run, "labels": "fund,noise"}).new_model().oos_threshold == 0.5
+    with pytest.raises(TaskConfigError, match="'out-of-scope-rows' must be 0"):
+        TaskConfig.from_run_config({**run, "out-of-scope-rows": -1}).out_of_scope_rows()
+    with pytest.raises(TaskConfigError, match="'oos-threshold' must be 0"):
+        TaskConfig.from_run_config({**run, "oos-threshold": 1.5}).new_model()
+    assert TaskConfig.from_run_config({**run, "oos-threshold": 0.9}).new_model().oos_threshold == 0.9
