@@ -6,7 +6,8 @@ are written here, public, and hold nobody's data) and train them as `out_of_scop
 `out-of-scope-rows`; off by default, since it costs some routing accuracy). The phrases are composed
 from templates about the assistant, moods, opinions, food and bare fillers, so that short
 conversational messages in general, not a list of sentences, score as out of scope
-(docs/bench/federation.md, "Synthetic out-of-scope rows").
+(docs/bench/federation.md, "Synthetic out-of-scope rows"). The bootstrap's synthetic requests take
+their chit-chat from here too.
 """
 
 from __future__ import annotations
