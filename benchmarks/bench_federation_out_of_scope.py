@@ -23,14 +23,10 @@ import tempfile
 from pathlib import Path
 
 from bench_federation_accuracy import federated, load_taipei
+from bench_federation_serving import routed
 from federation.data import parse_partition, partition_indices
 from federation.model import OUT_OF_SCOPE, IntentModel
 from real_data import held_out_split, load_smp2017, load_zhihu
-
-
-def routed(model: IntentModel, texts: list[str]) -> float:
-    """Share of texts the model sends to a department."""
-    return sum(not p.out_of_scope for p in model.predict(texts)) / len(texts)
 
 
 def main() -> None:

@@ -22,6 +22,11 @@ from federation.synthetic import bootstrap_model
 from real_data import load_smp2017, load_zhihu
 
 
+def routed(model: IntentModel, texts: list[str]) -> float:
+    """Share of texts the model sends to a department (not out of scope)."""
+    return sum(not p.out_of_scope for p in model.predict(texts)) / len(texts)
+
+
 def _median_ms(fn, items: list, repeats: int = 3) -> float:
     runs = []
     for _ in range(repeats):
@@ -44,9 +49,7 @@ def main() -> None:
     batch_ms = _median_ms(lambda xs: [model.predict(xs[i : i + 64]) for i in range(0, len(xs), 64)], messages[:512])
     feat_ms = _median_ms(model.hasher.transform, messages[:512])
     chat, other = load_smp2017()
-    chat_routed = sum(not p.out_of_scope for p in model.predict(chat)) / len(chat)
-    other_routed = sum(not p.out_of_scope for p in model.predict(other)) / len(other)
-    citizen_routed = sum(not p.out_of_scope for p in model.predict(messages)) / len(messages)
+    chat_routed, other_routed, citizen_routed = routed(model, chat), routed(model, other), routed(model, messages)
     size_mb = sum(f.stat().st_size for f in out.iterdir()) / 1e6
     print(f"bootstrap training {bootstrap_s:.1f} s; model {model.size_bytes / 1e6:.1f} MB in memory, {size_mb:.1f} MB on disk")
     print(f"predict: {one_ms:.3f} ms/message one at a time, {batch_ms:.3f} ms/message in batches of 64; featurisation alone {feat_ms:.3f} ms/message "
